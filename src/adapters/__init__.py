@@ -1,0 +1,1 @@
+"""Adapters: technology plugged into the ports of platform_core."""

@@ -1,0 +1,1 @@
+"""Persistence adapters: in-memory (tests, embedding) and SQL (PostgreSQL, SQLite)."""

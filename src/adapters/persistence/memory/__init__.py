@@ -1,0 +1,1 @@
+"""In-memory persistence: real transactional semantics (staging, optimistic versions, outbox)."""

@@ -1,0 +1,1 @@
+"""SAQ worker (issue 4)."""

@@ -1,0 +1,1 @@
+"""platform-core: the pure domain core of B2B hardware commerce (no I/O, no framework)."""

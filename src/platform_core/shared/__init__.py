@@ -1,0 +1,1 @@
+"""Shared kernel: money, errors, events, identifiers, time and the state-machine helper."""

@@ -12,7 +12,7 @@ import attrs
 from platform_core.shared.time import aware
 
 JsonValue: TypeAlias = (
-    str | int | float | bool | None | list["JsonValue"] | Mapping[str, "JsonValue"]
+    str | int | float | bool | list["JsonValue"] | Mapping[str, "JsonValue"] | None
 )
 Payload: TypeAlias = Mapping[str, JsonValue]
 

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from platform_core.ports.core import Aggregate
-from platform_core.ports.outbox import OutboxEntry, OutboxStatus
+from platform_core.ports.outbox import OutboxEntry
 from platform_core.shared.errors import ConflictError, NotFoundError, StaleVersion
 from platform_core.shared.events import DomainEvent, StoredEvent
 

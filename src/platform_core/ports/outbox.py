@@ -48,11 +48,15 @@ class EventLog(Protocol):
 class OutboxStore(Protocol):
     """Delivery bookkeeping for recorded events and the subscribers' inbox.
 
-    `claim_due` hands each pending event to one dispatcher only until it is marked; the inbox
+    `claim_due` leases each due pending event to one dispatcher for `lease_seconds` (its
+    next attempt moves past the lease), so concurrent dispatchers never take the same event
+    and a crashed dispatcher's events come back when the lease runs out. The inbox
     (`already_handled` / `mark_handled`) makes every subscriber idempotent per event.
     """
 
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxEntry]: ...
+    async def claim_due(
+        self, now: datetime, limit: int, lease_seconds: float = 60
+    ) -> list[OutboxEntry]: ...
 
     async def mark_dispatched(self, event_id: str, at: datetime) -> None: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -47,7 +47,9 @@ class InMemoryOutboxStore:
     def _entry(self, event_id: str) -> OutboxEntry:
         return self._tx.outbox_updates.get(event_id) or self._tx.db.outbox[event_id]
 
-    async def claim_due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+    async def claim_due(
+        self, now: datetime, limit: int, lease_seconds: float = 60
+    ) -> list[OutboxEntry]:
         due = [
             entry
             for entry in self._tx.db.outbox.values()
@@ -55,6 +57,11 @@ class InMemoryOutboxStore:
             and (entry.next_attempt_at is None or entry.next_attempt_at <= now)
         ]
         due.sort(key=lambda entry: entry.stored.position)
+        lease_until = now + timedelta(seconds=lease_seconds)
+        for entry in due[:limit]:
+            self._tx.outbox_updates[entry.event_id] = attrs.evolve(
+                entry, next_attempt_at=lease_until
+            )
         return due[:limit]
 
     async def mark_dispatched(self, event_id: str, at: datetime) -> None:

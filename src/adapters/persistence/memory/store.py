@@ -97,6 +97,11 @@ class Transaction:
         for name, base in self.sequence_base.items():
             if self.db.sequences.get(name, 0) != base:
                 raise ConflictError(f"sequence {name} advanced concurrently", {"sequence": name})
+        for subscriber, event_id in self.inbox_marks:
+            if (subscriber, event_id) in self.db.inbox:
+                raise ConflictError(
+                    f"{subscriber} already handled event {event_id}", {"event_id": event_id}
+                )
         for key, owner in self.unique_claims.items():
             holder = self.db.unique_keys.get(key)
             if holder is not None and holder != owner:

@@ -1,0 +1,1 @@
+"""Orders: drafting priced orders, checkout, payment outcomes and cancellation."""

@@ -1,0 +1,1 @@
+"""Billing: invoices and their lines, payments, their allocations to invoices, and refunds."""

@@ -1,0 +1,1 @@
+"""Customers: companies (wrapping legacy CompanyMirrors), their contacts and addresses."""

@@ -1,0 +1,1 @@
+"""Fulfillment: fulfillment orders, shipments, allocation guardrails and normalised tracking."""

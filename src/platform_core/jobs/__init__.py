@@ -1,0 +1,1 @@
+"""Jobs: the recorded runs of queued work (orders, shipments, automation, retarget queues)."""

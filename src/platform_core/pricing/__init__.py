@@ -1,0 +1,1 @@
+"""Pricing: products, price books, company price agreements and the price resolver."""

@@ -16,14 +16,14 @@ from adapters.clock import SystemClock
 from adapters.couriers.simulator import SimulatorCourierGateway
 from adapters.ids import UuidIdGenerator
 from adapters.legacy.fake import FakeLegacyBridge
-from adapters.notifications import LoggingNotifier, RecordingNotifier
+from adapters.notifications import LoggingNotifier
 from adapters.payments.fake import FakePaymentGateway
 from adapters.persistence.memory.store import InMemoryDatabase
 from adapters.persistence.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.queues.inline import InlineJobQueue
 from platform_core.automation.service import RunAutomationStep, run_automation_step
 from platform_core.lifecycle.dispatcher import DeliveryPolicy, DispatchReport, dispatch_due
-from platform_core.ports.core import Clock, IdGenerator
+from platform_core.ports.core import Clock, IdGenerator, Notifier
 from platform_core.shared.errors import ValidationError
 
 DEFAULT_WEBHOOK_SECRET = "whsec_platform_core_mock"
@@ -68,7 +68,7 @@ class Dependencies:
     couriers: SimulatorCourierGateway
     bridge: FakeLegacyBridge
     queue: InlineJobQueue
-    notifier: RecordingNotifier
+    notifier: Notifier
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.db, self.ids)
@@ -123,8 +123,10 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
+    notifier: Notifier | None = None,
 ) -> Platform:
-    """Build the application. Pass `clock`/`ids` to control time and ids (tests, demo)."""
+    """Build the application. Pass `clock`/`ids` to control time and ids (tests, demo) and
+    `notifier` to send Ops notifications somewhere of yours (default: the log)."""
     settings = settings or Settings()
     _check_supported(settings)
     clock = clock or SystemClock()
@@ -140,7 +142,7 @@ def bootstrap(
         couriers=SimulatorCourierGateway(secret=settings.courier_webhook_secret, clock=clock),
         bridge=FakeLegacyBridge(),
         queue=queue,
-        notifier=RecordingNotifier(forward_to=LoggingNotifier()),
+        notifier=notifier or LoggingNotifier(),
     )
     _register_jobs(deps)
     return Platform(deps, settings)

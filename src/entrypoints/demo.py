@@ -14,6 +14,7 @@ import attrs
 
 from adapters.clock import FixedClock
 from adapters.ids import SequentialIdGenerator
+from adapters.notifications import LoggingNotifier, RecordingNotifier
 from entrypoints.bootstrap import Dependencies, Platform, bootstrap
 from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue, seed_catalogue
 from platform_core.automation.service import TriggerFallback, trigger_fallback
@@ -62,17 +63,19 @@ class Demo:
     clock: FixedClock
     seeded: SeededCatalogue
     out: TextIO
+    notifications: RecordingNotifier
     parcels: int = 0
 
     @classmethod
     async def start(cls, out: TextIO) -> Demo:
         clock = FixedClock(START)
-        platform = bootstrap(clock=clock, ids=SequentialIdGenerator())
+        notifications = RecordingNotifier(forward_to=LoggingNotifier())
+        platform = bootstrap(clock=clock, ids=SequentialIdGenerator(), notifier=notifications)
         seeded = await seed_catalogue(platform.deps)
         platform.deps.bridge.put(
             CompanyRecord(COMPANY_MIRROR_ID, "Northwind Sensors Ltd", "active")
         )
-        return cls(platform, clock, seeded, out)
+        return cls(platform, clock, seeded, out, notifications)
 
     @property
     def deps(self) -> Dependencies:

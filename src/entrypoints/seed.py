@@ -130,19 +130,20 @@ async def _seed_prices(deps: Dependencies, company_id: str, product_ids: dict[st
         (CreatePriceBook("Ontario (CAD)", PriceBookScope.REGIONAL, CURRENCY, "CA-ON"),
          REGIONAL_PRICES),
     ]  # fmt: skip
-    for command, prices in books:
+    for scope, (command, prices) in zip(("global", "on"), books, strict=True):
         book = await create_price_book(deps, command)
         for sku, cents in prices.items():
             entry = await add_price_book_entry(
                 deps, AddPriceBookEntry(book.id, product_ids[sku], Money(cents, CURRENCY))
             )
             await mark_entry_synced(
-                deps, MarkEntrySynced(entry.id, f"price_seed_{entry.id}", f"prod_seed_{sku}")
+                deps, MarkEntrySynced(entry.id, f"price_seed_{scope}_{sku}", f"prod_seed_{sku}")
             )
     await _seed_agreement(deps, company_id, product_ids)
 
 
 async def _seed_agreement(deps: Dependencies, company_id: str, product_ids: dict[str, str]) -> None:
+    skus = {product_ids[sku]: sku for sku in AGREEMENT_PRICES}
     prices = {product_ids[sku]: Money(cents, CURRENCY) for sku, cents in AGREEMENT_PRICES.items()}
     agreement = await create_price_agreement(
         deps,
@@ -155,8 +156,8 @@ async def _seed_agreement(deps: Dependencies, company_id: str, product_ids: dict
         await mark_agreement_price_synced(
             deps,
             MarkAgreementPriceSynced(
-                agreement.id, product_id, f"price_seed_{agreement.id}_{product_id}",
-                f"prod_seed_{product_id}",
+                agreement.id, product_id, f"price_seed_agreement_{skus[product_id]}",
+                f"prod_seed_{skus[product_id]}",
             ),
         )  # fmt: skip
 

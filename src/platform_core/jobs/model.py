@@ -70,9 +70,6 @@ JOB_RUN_MACHINE: StateMachine[JobStatus, JobTrigger] = StateMachine(
     terminal=frozenset({_S.COMPLETED, _S.CANCELLED}),
 )
 
-# Runs a worker may still pick up or is running: what a queue key de-duplicates against.
-LIVE_STATUSES = frozenset({_S.QUEUED, _S.ACTIVE, _S.DELAYED})
-
 
 class JobEvent(StrEnum):
     QUEUED = "job.queued"
@@ -330,11 +327,6 @@ class JobRun:
     @property
     def max_attempts(self) -> int:
         return self.retry_policy.max_attempts
-
-    @property
-    def is_live(self) -> bool:
-        """Queued, running or waiting for a retry: a worker still has something to do."""
-        return self.status in LIVE_STATUSES
 
     # -- commands -------------------------------------------------------------------------------
     def start(self, at: datetime) -> tuple[JobRun, list[DomainEvent]]:

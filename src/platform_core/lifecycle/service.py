@@ -38,6 +38,8 @@ async def cancel_order(deps: LifecycleDeps, command: CancelOrder) -> Order:
     """
     async with deps.uow() as uow:
         order = await uow.orders.get(command.order_id)
+        if order.status is OrderStatus.CANCELLED and order.refunded is not None:
+            return order  # a repeated request after the whole cancellation went through
         if order.status is not OrderStatus.PAID:
             return await cancel_unpaid_order(
                 deps, CancelUnpaidOrder(order.id, command.reason, command.correlation_id)

@@ -14,6 +14,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
 )
 
@@ -47,7 +48,11 @@ Command = Callable[[AutomationStep], tuple[AutomationStep, list[DomainEvent]]]
 
 
 class AutomationStepMachine(RuleBasedStateMachine):
-    """Random commands on one step; each is accepted exactly when the rules allow it."""
+    """Random commands on one step; each is accepted exactly when the rules allow it.
+
+    Guarded rules move the step forward (so deep states such as "exhausted, then retried by
+    Ops" are reached often); `any_command` fires any command in any state to test refusals.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,7 +62,7 @@ class AutomationStepMachine(RuleBasedStateMachine):
         self.edits = 0
         self.settled_as: StepStatus | None = None
 
-    @initialize(step=pending_steps(config=scenario_configs(max_attempts=4)))
+    @initialize(step=pending_steps(config=scenario_configs(max_attempts=3)))
     def create(self, step: AutomationStep) -> None:
         self.step = step
 
@@ -74,23 +79,17 @@ class AutomationStepMachine(RuleBasedStateMachine):
             self.step = after
         return events
 
-    @rule(minutes=st.integers(0, 30))
-    def time_passes(self, minutes: int) -> None:
-        self.now += timedelta(minutes=minutes)
-
-    @rule()
-    def queue(self) -> None:
+    # -- the commands, each checking its own outcome ------------------------------------------
+    def do_queue(self) -> None:
         events = self.apply(self.step.status is StepStatus.PENDING, lambda s: s.queue(self.now))
         assert [e.type for e in events] in ([], [AutomationEvent.STEP_QUEUED])
 
-    @rule()
-    def start(self) -> None:
+    def do_start(self) -> None:
         attempts = self.step.attempts
         if self.apply(self.step.status is StepStatus.QUEUED, lambda s: s.start(self.now)):
             assert self.step.attempts == attempts + 1
 
-    @rule()
-    def succeed(self) -> None:
+    def do_succeed(self) -> None:
         events = self.apply(
             self.step.status is StepStatus.RUNNING,
             lambda s: s.succeed(legacy_reference="LGY1", at=self.now),
@@ -98,8 +97,7 @@ class AutomationStepMachine(RuleBasedStateMachine):
         for event in events:
             assert event.payload["fulfillment_order_id"] == self.step.fulfillment_order_id
 
-    @rule(retryable=st.booleans(), delay=st.integers(0, 600))
-    def fail(self, retryable: bool, delay: int) -> None:
+    def do_fail(self, retryable: bool, delay: int = 60) -> None:
         had_attempts_left = self.step.attempts < self.step.attempt_limit
         retry_delay = timedelta(seconds=delay)
         events = self.apply(
@@ -116,20 +114,16 @@ class AutomationStepMachine(RuleBasedStateMachine):
             )
             assert [e.type for e in events] == [expected]
 
-    @rule()
-    def automatic_retry(self) -> None:
+    def do_retry(self) -> None:
         self.apply(self.step.awaiting_retry, lambda s: s.retry(self.now))
 
-    @rule()
-    def ops_retry(self) -> None:
+    def do_ops_retry(self) -> None:
         exhausted = self.step.attempts >= self.step.attempt_limit
-        if self.apply(
-            self.step.status is StepStatus.FAILED, lambda s: s.retry_by_ops("ops", self.now)
-        ):
+        allowed = self.step.status is StepStatus.FAILED
+        if self.apply(allowed, lambda s: s.retry_by_ops("ops", self.now)):
             self.ops_grants += int(exhausted)
 
-    @rule(notes=st.sampled_from(["", "  ", "done by hand"]))
-    def fallback(self, notes: str) -> None:
+    def do_fallback(self, notes: str) -> None:
         allowed = self.step.status is StepStatus.FAILED and bool(notes.strip())
         events = self.apply(
             allowed, lambda s: s.trigger_fallback(notes=notes, actor="ops", at=self.now)
@@ -137,17 +131,75 @@ class AutomationStepMachine(RuleBasedStateMachine):
         for event in events:
             assert event.payload["fulfillment_order_id"] == self.step.fulfillment_order_id
 
-    @rule(serials=st.lists(serial_numbers(), max_size=2, unique=True))
-    def edit(self, serials: list[str]) -> None:
+    def do_edit(self, serials: list[str]) -> None:
         editable = STEP_MACHINE.can(self.step.status, StepTrigger.EDIT)
         fits = len(serials) <= self.step.payload.quantity
         changes = tuple(serials) != self.step.payload.device_serials
         events = self.apply(
-            editable and fits,
-            lambda s: s.edit(actor="ops", at=self.now, device_serials=serials),
+            editable and fits, lambda s: s.edit(actor="ops", at=self.now, device_serials=serials)
         )
         self.edits += int(bool(events))
         assert bool(events) == (editable and fits and changes)
+
+    # -- rules --------------------------------------------------------------------------------
+    @rule(minutes=st.integers(0, 30))
+    def time_passes(self, minutes: int) -> None:
+        self.now += timedelta(minutes=minutes)
+
+    @precondition(lambda self: self.step.status is StepStatus.PENDING)
+    @rule()
+    def queue(self) -> None:
+        self.do_queue()
+
+    @precondition(lambda self: self.step.status is StepStatus.QUEUED)
+    @rule()
+    def start(self) -> None:
+        self.do_start()
+
+    @precondition(lambda self: self.step.status is StepStatus.RUNNING)
+    @rule()
+    def succeed(self) -> None:
+        self.do_succeed()
+
+    @precondition(lambda self: self.step.status is StepStatus.RUNNING)
+    @rule(retryable=st.booleans(), delay=st.integers(0, 600))
+    def fail(self, retryable: bool, delay: int) -> None:
+        self.do_fail(retryable, delay)
+
+    @precondition(lambda self: self.step.awaiting_retry)
+    @rule()
+    def automatic_retry(self) -> None:
+        self.do_retry()
+
+    @precondition(lambda self: self.step.status is StepStatus.FAILED)
+    @rule()
+    def ops_retry(self) -> None:
+        self.do_ops_retry()
+
+    @precondition(lambda self: self.step.status is StepStatus.FAILED)
+    @rule(notes=st.sampled_from(["", "  ", "done by hand"]))
+    def fallback(self, notes: str) -> None:
+        self.do_fallback(notes)
+
+    @rule(serials=st.lists(serial_numbers(), max_size=2, unique=True))
+    def edit(self, serials: list[str]) -> None:
+        self.do_edit(serials)
+
+    @rule(
+        name=st.sampled_from(["queue", "start", "succeed", "fail", "retry", "ops", "fallback"]),
+        retryable=st.booleans(),
+    )
+    def any_command(self, name: str, retryable: bool) -> None:
+        commands: dict[str, Callable[[], None]] = {
+            "queue": self.do_queue,
+            "start": self.do_start,
+            "succeed": self.do_succeed,
+            "fail": lambda: self.do_fail(retryable),
+            "retry": self.do_retry,
+            "ops": self.do_ops_retry,
+            "fallback": lambda: self.do_fallback("done by hand"),
+        }
+        commands[name]()
 
     # -- invariants ---------------------------------------------------------------------------
     @invariant()

@@ -163,10 +163,10 @@ class BillingLedger(RuleBasedStateMachine):
             self.numbers_issued = number
 
     @precondition(lambda self: any(_issuable(i) for i in self.invoices.values()))
-    @rule(data=st.data())
-    def issue_a_draft(self, data: st.DataObject) -> None:
+    @rule(terms=st.sampled_from((0, 30)), data=st.data())
+    def issue_a_draft(self, terms: int, data: st.DataObject) -> None:
         drafts = sorted(i.id for i in self.invoices.values() if _issuable(i))
-        self.issue(data.draw(st.sampled_from(drafts)), terms=30)
+        self.issue(data.draw(st.sampled_from(drafts)), terms=terms)
 
     @rule(invoice_id=invoice_ids)
     def void(self, invoice_id: str) -> None:
@@ -180,10 +180,9 @@ class BillingLedger(RuleBasedStateMachine):
         else:
             self._expect_refused(IllegalTransition, command)
 
-    @rule(days=st.integers(1, 40))
+    @rule(days=st.sampled_from((1, 15, 31)))
     def time_passes(self, days: int) -> None:
         self.now += timedelta(days=days)
-        __import__('hypothesis').event(f'time {(self.now-START).days>30} open={sum(i.is_open for i in self.invoices.values())} od={sum(i.is_overdue(self.now) for i in self.invoices.values())}')
 
     @rule(invoice_id=invoice_ids)
     def notify_overdue(self, invoice_id: str) -> None:

@@ -115,13 +115,15 @@ def test_update_without_change_emits_nothing() -> None:
     """Giving the current values back changes nothing."""
     original = address()
     same, events = original.update(city="Toronto", postal_code="M5X 1A9", at=LATER)
-    assert same is original and events == []
+    assert same is original
+    assert events == []
 
 
 def test_update_can_clear_region_and_postal_code() -> None:
     """None removes the optional region and postal code."""
     cleared, _ = address().update(region=None, postal_code=None, at=LATER)
-    assert cleared.region is None and cleared.postal_code is None
+    assert cleared.region is None
+    assert cleared.postal_code is None
 
 
 def test_an_invalid_address_must_be_edited_before_it_is_verified() -> None:
@@ -153,6 +155,7 @@ def test_unverified_is_not_a_verdict() -> None:
 def test_mark_used_only_moves_forward_and_emits_nothing() -> None:
     """The last-used mark advances with later uses and ignores earlier ones; never an event."""
     used, events = address().mark_used(at=LATER)
-    assert used.last_used_at == LATER and events == []
+    assert used.last_used_at == LATER
+    assert events == []
     same, _ = used.mark_used(at=LATER - timedelta(days=1))
     assert same is used

@@ -34,10 +34,12 @@ def test_create_cleans_input_and_announces_the_company() -> None:
         at=START,
     )
     assert (created.name, created.region, created.currency) == ("Acme Sensors", "CA-ON", "CAD")
-    assert created.primary_contacts == () and created.version == 1
+    assert created.primary_contacts == ()
+    assert created.version == 1
     assert [e.type for e in events] == [CustomerEvent.COMPANY_CREATED]
     assert events[0].payload["company_mirror_id"] == "mir_9"
-    assert events[0].source_module == "customers" and events[0].aggregate_type == "company"
+    assert events[0].source_module == "customers"
+    assert events[0].aggregate_type == "company"
     json.dumps(events[0].as_dict())
 
 
@@ -124,7 +126,8 @@ def test_change_defaults_without_a_change_emits_nothing() -> None:
     """Giving the current values back returns the same company and no event."""
     home = company()
     same, events = home.change_defaults(currency="CAD", region="CA-ON", at=LATER)
-    assert same is home and events == []
+    assert same is home
+    assert events == []
 
 
 def test_an_address_of_another_company_cannot_be_a_default() -> None:
@@ -164,14 +167,16 @@ def test_setting_the_same_primary_contact_again_changes_nothing() -> None:
     """Repeating the assignment yields no event."""
     home, _ = company().set_primary_contact(ContactRole.BILLING, contact(), at=LATER)
     same, events = home.set_primary_contact(ContactRole.BILLING, contact(), at=LATER)
-    assert same is home and events == []
+    assert same is home
+    assert events == []
 
 
 def test_clearing_a_primary_contact() -> None:
     """None removes the primary contact of the role."""
     home, _ = company().set_primary_contact(ContactRole.BILLING, contact(), at=LATER)
     cleared, events = home.set_primary_contact(ContactRole.BILLING, None, at=LATER)
-    assert cleared.primary_contact(ContactRole.BILLING) is None and len(events) == 1
+    assert cleared.primary_contact(ContactRole.BILLING) is None
+    assert len(events) == 1
 
 
 def test_primary_contact_must_belong_to_the_company() -> None:

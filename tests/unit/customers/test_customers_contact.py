@@ -28,9 +28,11 @@ def test_create_cleans_input_and_announces_the_contact() -> None:
         roles=["technical", ContactRole.BILLING],
         at=START,
     )
-    assert created.name == "Ada Lovelace" and created.email == "Ada@Example.COM"
+    assert created.name == "Ada Lovelace"
+    assert created.email == "Ada@Example.COM"
     assert created.normalised_email == "ada@example.com"
-    assert created.phone is None and created.status is ContactStatus.ACTIVE
+    assert created.phone is None
+    assert created.status is ContactStatus.ACTIVE
     assert created.roles == {ContactRole.BILLING, ContactRole.TECHNICAL}
     assert events[0].type == CustomerEvent.CONTACT_CREATED
     assert events[0].payload["roles"] == ["billing", "technical"]
@@ -84,7 +86,8 @@ def test_update_without_change_emits_nothing() -> None:
     """Setting the current values returns the same contact and no event."""
     original = contact()
     same, events = original.update(name="Ada Lovelace", email="ada@example.com", at=LATER)
-    assert same is original and events == []
+    assert same is original
+    assert events == []
 
 
 def test_update_refuses_a_bad_email_and_leaves_the_contact_unchanged() -> None:
@@ -112,7 +115,8 @@ def test_granting_a_held_role_changes_nothing() -> None:
     same, events = original.change_roles(
         grant={ContactRole.BILLING}, revoke={ContactRole.TECHNICAL}, at=LATER
     )
-    assert same is original and events == []
+    assert same is original
+    assert events == []
 
 
 def test_a_role_cannot_be_granted_and_revoked_at_once() -> None:
@@ -127,7 +131,8 @@ def test_a_role_cannot_be_granted_and_revoked_at_once() -> None:
 def test_archive_stamps_the_time_and_keeps_the_roles() -> None:
     """Archiving sets archived_at and emits contact.archived; roles stay for the record."""
     archived, events = contact().archive(at=LATER)
-    assert archived.is_archived and archived.archived_at == LATER
+    assert archived.is_archived
+    assert archived.archived_at == LATER
     assert archived.status is ContactStatus.ARCHIVED
     assert archived.roles == {ContactRole.BILLING}
     assert events[0].type == CustomerEvent.CONTACT_ARCHIVED
@@ -147,4 +152,5 @@ def test_an_archived_contact_refuses_every_command(command: object) -> None:
     archived, _ = contact().archive(at=LATER)
     with pytest.raises(IllegalTransition):
         command(archived)  # type: ignore[operator]
-    assert archived.name == "Ada Lovelace" and archived.roles == {ContactRole.BILLING}
+    assert archived.name == "Ada Lovelace"
+    assert archived.roles == {ContactRole.BILLING}

@@ -91,7 +91,8 @@ async def test_bad_company_input_writes_nothing(deps: CustomersDepsForTests) -> 
     """An unknown currency is refused before anything is stored."""
     with pytest.raises(ValidationError):
         await create_company(deps, CreateCompany("Acme", "mir_1", "ZZZ"))
-    assert deps.db.table("companies") == {} and deps.db.events == []
+    assert deps.db.table("companies") == {}
+    assert deps.db.events == []
 
 
 async def test_add_contact_to_an_unknown_company_is_not_found(
@@ -150,7 +151,8 @@ async def test_update_contact_changes_and_bumps_the_version(deps: CustomersDepsF
     company = await _company(deps)
     ada = await _contact(deps, company.id)
     updated = await update_contact(deps, UpdateContact(ada.id, email="ada@newmail.com"))
-    assert updated.version == 2 and updated.email == "ada@newmail.com"
+    assert updated.version == 2
+    assert updated.email == "ada@newmail.com"
     again = await update_contact(deps, UpdateContact(ada.id, email="ada@newmail.com"))
     assert again.version == 2
     assert _event_types(deps)[-1] == CustomerEvent.CONTACT_UPDATED
@@ -166,7 +168,8 @@ async def test_set_primary_contact_and_refuse_archiving_it(deps: CustomersDepsFo
     company = await set_primary_contact(
         deps, SetPrimaryContact(company.id, ContactRole.BILLING, ada.id)
     )
-    assert company.primary_contact(ContactRole.BILLING) == ada.id and company.version == 2
+    assert company.primary_contact(ContactRole.BILLING) == ada.id
+    assert company.version == 2
     with pytest.raises(ConflictError) as raised:
         await archive_contact(deps, ArchiveContact(ada.id))
     assert raised.value.details["roles"] == ["billing"]
@@ -240,7 +243,8 @@ async def test_update_address_into_a_duplicate_is_refused(deps: CustomersDepsFor
         await update_address(deps, UpdateAddress(bay.id, lines=("100 King St. W",)))
     assert raised.value.details["existing_address_id"] == king.id
     moved = await update_address(deps, UpdateAddress(bay.id, lines=("300 Bay St",)))
-    assert moved.lines == ("300 Bay St",) and moved.version == 2
+    assert moved.lines == ("300 Bay St",)
+    assert moved.version == 2
     # The key it left is free: a new address may take it.
     again = await add_address(deps, AddAddress(company.id, ("200 Bay St",), "Toronto", "CA"))
     assert again.id not in {king.id, bay.id}
@@ -257,7 +261,8 @@ async def test_company_defaults_use_the_companys_own_addresses(
     updated = await update_company_defaults(
         deps, UpdateCompanyDefaults(company.id, default_billing_address_id=own.id)
     )
-    assert updated.default_billing_address_id == own.id and updated.version == 2
+    assert updated.default_billing_address_id == own.id
+    assert updated.version == 2
     for bad in ("adr_missing", foreign.id):
         with pytest.raises(ValidationError) as raised:
             await update_company_defaults(
@@ -279,7 +284,8 @@ async def test_address_validation_and_use_marks(deps: CustomersDepsForTests) -> 
     events_before = len(deps.db.events)
     deps.clock.set(LATER)
     used = await mark_address_used(deps, MarkAddressUsed(home.id))
-    assert used.last_used_at == LATER and len(deps.db.events) == events_before
+    assert used.last_used_at == LATER
+    assert len(deps.db.events) == events_before
     assert (await mark_address_used(deps, MarkAddressUsed(home.id))).version == used.version
 
 

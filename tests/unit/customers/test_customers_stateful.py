@@ -44,10 +44,12 @@ class ContactLifecycle(RuleBasedStateMachine):
         try:
             self.contact, events = before.change_roles(grant=grant, revoke=revoke, at=self._tick())
         except IllegalTransition:
-            assert self.archived and self.contact is before
+            assert self.archived
+            assert self.contact is before
             return
         except ValidationError:
-            assert grant & revoke and self.contact is before
+            assert grant & revoke
+            assert self.contact is before
             return
         assert not self.archived
         expected = (self.roles | grant) - revoke
@@ -60,7 +62,8 @@ class ContactLifecycle(RuleBasedStateMachine):
         try:
             self.contact, _ = before.update(name=name, at=self._tick())
         except IllegalTransition:
-            assert self.archived and self.contact is before
+            assert self.archived
+            assert self.contact is before
             return
         assert self.contact.name == name
 
@@ -71,7 +74,8 @@ class ContactLifecycle(RuleBasedStateMachine):
         except IllegalTransition:
             assert self.archived
             return
-        assert not self.archived and len(events) == 1
+        assert not self.archived
+        assert len(events) == 1
         self.archived = True
 
     @invariant()
@@ -112,7 +116,9 @@ class AddressValidation(RuleBasedStateMachine):
         self.address, _ = before.update(city=before.city.upper(), at=self._tick())
         assert self.address.validation_status is before.validation_status
 
-    @rule(verdict=st.sampled_from([AddressValidationStatus.VERIFIED, AddressValidationStatus.INVALID]))
+    @rule(
+        verdict=st.sampled_from([AddressValidationStatus.VERIFIED, AddressValidationStatus.INVALID])
+    )
     def validate(self, verdict: AddressValidationStatus) -> None:
         before = self.address
         allowed = (before.validation_status, verdict) in {
@@ -123,9 +129,11 @@ class AddressValidation(RuleBasedStateMachine):
         try:
             self.address, _ = before.record_validation(verdict, at=self._tick())
         except IllegalTransition:
-            assert not allowed and self.address is before
+            assert not allowed
+            assert self.address is before
             return
-        assert allowed and self.address.validation_status is verdict
+        assert allowed
+        assert self.address.validation_status is verdict
 
     @rule(minutes=st.integers(-120, 120))
     def use(self, minutes: int) -> None:

@@ -94,6 +94,7 @@ class ShipmentTrackingMachine(RuleBasedStateMachine):
         self.keys: set[str] = set()
         self.recorded: list[TrackingEvent] = []
         self.record_ids = itertools.count(1)
+        self.scans = tracking_events(shipment.courier_code, shipment.tracking_number, days=30)
 
     @rule(trigger=st.sampled_from(list(COMMANDS)))
     def command(self, trigger: ShipmentTrigger) -> None:
@@ -110,10 +111,7 @@ class ShipmentTrackingMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def courier_event(self, data: st.DataObject) -> None:
-        event = data.draw(
-            tracking_events(self.shipment.courier_code, self.shipment.tracking_number, days=30)
-        )
-        self._record(event)
+        self._record(data.draw(self.scans))
 
     @precondition(lambda self: self.recorded)
     @rule(data=st.data())

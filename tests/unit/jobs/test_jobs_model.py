@@ -400,7 +400,7 @@ def test_completed_and_cancelled_are_the_terminal_states() -> None:
     assert JOB_RUN_MACHINE.triggers_from(JobStatus.FAILED) == [JobTrigger.RETRY]
 
 
-@settings(max_examples=150)
+@settings(max_examples=80)
 @given(job=job_runs(), trigger=st.sampled_from(JobTrigger))
 def test_every_trigger_is_refused_or_leads_where_the_table_says(
     job: JobRun, trigger: JobTrigger

@@ -12,7 +12,7 @@ from platform_core.jobs.model import JobRun, JobStatus, RetryPolicy, job_payload
 from platform_core.testing.jobs import job_payloads, job_runs, queued_job_runs, retry_policies
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @pytest.mark.parametrize("status", list(JobStatus))
 @given(data=st.data())
 def test_job_runs_can_be_pinned_to_every_status(status: JobStatus, data: st.DataObject) -> None:

@@ -43,7 +43,8 @@ def test_create_makes_a_draft_with_sorted_unsynced_prices() -> None:
         prices={"prd_2": cad(900), "prd_1": cad(1200)},
         at=START,
     )
-    assert created.status is AgreementStatus.DRAFT and created.effective_to is None
+    assert created.status is AgreementStatus.DRAFT
+    assert created.effective_to is None
     assert [p.product_id for p in created.prices] == ["prd_1", "prd_2"]
     assert all(p.stripe.stripe_sync_status is StripeSyncStatus.NOT_SYNCED for p in created.prices)
     assert events[0].type == PricingEvent.PRICE_AGREEMENT_CREATED
@@ -75,15 +76,18 @@ def test_create_refuses_bad_input(changes: dict[str, object], field: str) -> Non
 def test_covers_is_half_open() -> None:
     """effective_from is included, effective_to is excluded, no end means forever."""
     bounded = _draft()
-    assert bounded.covers(START) and not bounded.covers(START - DAY)
-    assert bounded.covers(START + 364 * DAY) and not bounded.covers(START + 365 * DAY)
+    assert bounded.covers(START)
+    assert not bounded.covers(START - DAY)
+    assert bounded.covers(START + 364 * DAY)
+    assert not bounded.covers(START + 365 * DAY)
     assert _draft(effective_to=None).covers(START + 10_000 * DAY)
 
 
 def test_activate_a_draft() -> None:
     """Activation stamps activated_at and emits price_agreement.activated."""
     active, events = _draft().activate(at=START)
-    assert active.status is AgreementStatus.ACTIVE and active.activated_at == START
+    assert active.status is AgreementStatus.ACTIVE
+    assert active.activated_at == START
     assert events[0].type == PricingEvent.PRICE_AGREEMENT_ACTIVATED
 
 
@@ -115,7 +119,14 @@ def test_activation_refuses_an_overlapping_active_agreement() -> None:
         agreement({"prd_1": cad(1000)}, agreement_id="pag_0", starts=START + 365 * DAY),
         agreement({"prd_1": cad(1000)}, agreement_id="pag_0", active=False),
     ],
-    ids=["other product", "other currency", "other company", "ends before", "starts after", "draft"],
+    ids=[
+        "other product",
+        "other currency",
+        "other company",
+        "ends before",
+        "starts after",
+        "draft",
+    ],
 )
 def test_activation_allows_agreements_that_do_not_overlap(other: PriceAgreement) -> None:
     """Disjoint products, currency, company, dates, or a non-active other: activation passes."""
@@ -127,7 +138,8 @@ def test_cancel_from_draft_or_active_but_not_twice() -> None:
     """Cancel ends a draft or an active agreement; cancelling again is illegal."""
     for start in (_draft(), _draft().activate(at=START)[0]):
         cancelled, events = start.cancel(at=START + DAY, reason="renegotiated")
-        assert cancelled.status is AgreementStatus.CANCELLED and cancelled.ended_at == START + DAY
+        assert cancelled.status is AgreementStatus.CANCELLED
+        assert cancelled.ended_at == START + DAY
         assert events[0].payload["previous_status"] == start.status.value
         assert events[0].payload["reason"] == "renegotiated"
         with pytest.raises(IllegalTransition):
@@ -173,7 +185,8 @@ def test_agreement_prices_sync_one_product_at_a_time() -> None:
     assert events[0].type == PricingEvent.PRICE_AGREEMENT_PRICE_SYNCED
     assert events[0].payload["product_id"] == "prd_2"
     again, more = synced.mark_price_synced("prd_2", "price_2", "prod_2", at=START)
-    assert again is synced and more == []
+    assert again is synced
+    assert more == []
     failed, events = synced.mark_price_sync_failed("prd_1", "card declined", at=START)
     assert failed.price_for("prd_1").stripe.stripe_sync_status is StripeSyncStatus.FAILED  # type: ignore[union-attr]
     assert events[0].type == PricingEvent.PRICE_AGREEMENT_PRICE_SYNC_FAILED

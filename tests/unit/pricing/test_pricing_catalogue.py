@@ -23,10 +23,9 @@ from platform_core.shared.scenarios import AutomationScenario
 
 def test_product_sku_is_stored_in_upper_case() -> None:
     """SKUs are compared case-insensitively, so creation upper-cases them."""
-    created, events = Product.create(
-        product_id="prd_1", sku=" sns-001 ", name="Sensor", at=START
-    )
-    assert created.sku == "SNS-001" and created.active
+    created, events = Product.create(product_id="prd_1", sku=" sns-001 ", name="Sensor", at=START)
+    assert created.sku == "SNS-001"
+    assert created.active
     assert created.automation_scenario is None
     assert events[0].type == PricingEvent.PRODUCT_CREATED
     assert events[0].payload["sku"] == "SNS-001"
@@ -57,9 +56,11 @@ def test_product_keeps_its_automation_scenario() -> None:
 
 def test_price_books_global_and_regional() -> None:
     """A global book has no region; a regional one has a canonical region."""
-    assert book().region is None and book().scope is PriceBookScope.GLOBAL
+    assert book().region is None
+    assert book().scope is PriceBookScope.GLOBAL
     regional = book("pbk_on", region="ca-on")
-    assert regional.region == "CA-ON" and regional.scope is PriceBookScope.REGIONAL
+    assert regional.region == "CA-ON"
+    assert regional.scope is PriceBookScope.REGIONAL
 
 
 @pytest.mark.parametrize(
@@ -90,11 +91,15 @@ def test_price_book_refuses_bad_input(
 
 def test_which_regions_a_book_serves() -> None:
     """Global serves all; a country book serves its subdivisions; a subdivision book only itself."""
-    assert book().serves_region(None) and book().serves_region("US")
+    assert book().serves_region(None)
+    assert book().serves_region("US")
     country, province = book("pbk_ca", region="CA"), book("pbk_on", region="CA-ON")
-    assert country.serves_region("CA") and country.serves_region("CA-ON")
-    assert not country.serves_region("US") and not country.serves_region(None)
-    assert province.serves_region("CA-ON") and not province.serves_region("CA")
+    assert country.serves_region("CA")
+    assert country.serves_region("CA-ON")
+    assert not country.serves_region("US")
+    assert not country.serves_region(None)
+    assert province.serves_region("CA-ON")
+    assert not province.serves_region("CA")
     assert not province.serves_region("CA-QC")
 
 
@@ -112,7 +117,8 @@ def test_a_new_entry_is_not_synced_and_announced() -> None:
     """price_book_entry.added carries the amount as money payload and the sync status."""
     created = entry(book(), product(), 1200)
     assert created.stripe_sync_status is StripeSyncStatus.NOT_SYNCED
-    assert created.stripe_price_id is None and created.stripe_product_id is None
+    assert created.stripe_price_id is None
+    assert created.stripe_product_id is None
     _, events = created.mark_synced("price_1", "prod_1", at=START)
     assert events[0].payload["unit_amount"] == {"amount": 1200, "currency": "CAD"}
     json.dumps(events[0].as_dict())
@@ -124,7 +130,8 @@ def test_mark_synced_is_idempotent_for_the_same_ids() -> None:
     assert synced.stripe_sync_status is StripeSyncStatus.SYNCED
     assert events[0].type == PricingEvent.PRICE_BOOK_ENTRY_SYNCED
     again, more = synced.mark_synced("price_1", "prod_1", at=START)
-    assert again is synced and more == []
+    assert again is synced
+    assert more == []
 
 
 def test_a_synced_entry_cannot_be_repointed_or_failed() -> None:
@@ -164,7 +171,8 @@ def test_repricing_needs_a_new_stripe_price_but_keeps_the_stripe_product() -> No
     repriced, events = synced.change_price(cad(1500), at=START)
     assert repriced.unit_amount == cad(1500)
     assert repriced.stripe_sync_status is StripeSyncStatus.NOT_SYNCED
-    assert repriced.stripe_price_id is None and repriced.stripe_product_id == synced.stripe_product_id
+    assert repriced.stripe_price_id is None
+    assert repriced.stripe_product_id == synced.stripe_product_id
     assert events[0].type == PricingEvent.PRICE_BOOK_ENTRY_REPRICED
     assert events[0].payload["previous_unit_amount"] == {"amount": 1200, "currency": "CAD"}
 
@@ -173,7 +181,8 @@ def test_repricing_to_the_same_amount_or_another_currency() -> None:
     """The same amount is a no-op; another currency or a negative amount is refused."""
     synced = entry(book(), product(), 1200, synced=True)
     same, events = synced.change_price(cad(1200), at=START)
-    assert same is synced and events == []
+    assert same is synced
+    assert events == []
     for amount in (usd(1500), cad(-5)):
         with pytest.raises(ValidationError):
             synced.change_price(amount, at=START)

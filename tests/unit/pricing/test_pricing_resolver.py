@@ -73,7 +73,8 @@ def test_a_bespoke_price_beats_everything() -> None:
     assert (resolution.unit_amount, resolution.line_total) == (cad(999), cad(2997))
     assert resolution.bespoke_notes == "price match for Acme"
     assert resolution.stripe_sync_status is StripeSyncStatus.NOT_SYNCED
-    assert resolution.stripe_price_id is None and resolution.label == "Bespoke price (CAD 9.99)"
+    assert resolution.stripe_price_id is None
+    assert resolution.label == "Bespoke price (CAD 9.99)"
 
 
 def test_an_active_agreement_beats_the_books() -> None:
@@ -82,7 +83,8 @@ def test_an_active_agreement_beats_the_books() -> None:
         PriceRequest("cmp_1", "CA-ON", "CAD", QuoteLine(SENSOR.id, 2), START), FULL
     )
     assert resolution.source is PriceSource.PRICE_AGREEMENT
-    assert resolution.price_agreement_id == "pag_1" and resolution.price_book_entry_id is None
+    assert resolution.price_agreement_id == "pag_1"
+    assert resolution.price_book_entry_id is None
     assert resolution.label == "Agreement 'Agreement pag_1' (CAD 12.00)"
     assert resolution.line_total == cad(2400)
     assert resolution.automation_scenario is SENSOR.automation_scenario
@@ -123,7 +125,6 @@ def test_books_and_agreements_in_another_currency_do_not_apply() -> None:
     usd_book = book("pbk_usd", currency="USD")
     catalogue = _catalogue(*FULL_PARTS, usd_book, entry(usd_book, SENSOR, 1100))
     assert _resolve(catalogue, currency="USD") == (PriceSource.PRICEBOOK_GLOBAL, usd(1100))
-
 
 
 def test_inactive_books_and_non_active_agreements_do_not_apply() -> None:
@@ -292,7 +293,12 @@ def test_an_agreement_outside_its_dates_never_applies(world: World) -> None:
         assert outcome is None or outcome[0] is not PriceSource.PRICE_AGREEMENT
 
 
-@given(unit_amounts("CAD"), unit_amounts("CAD"), st.sampled_from(REGIONS), st.none() | st.sampled_from(REGIONS))
+@given(
+    unit_amounts("CAD"),
+    unit_amounts("CAD"),
+    st.sampled_from(REGIONS),
+    st.none() | st.sampled_from(REGIONS),
+)
 def test_a_regional_book_beats_the_global_one_only_in_its_region(
     global_amount: Money, regional_amount: Money, book_region: str, company_region: str | None
 ) -> None:

@@ -31,6 +31,8 @@ FALLBACK = entry(GLOBAL, SENSOR, 99_999)
 class AgreementLifecycle(RuleBasedStateMachine):
     """Commands and the passing of time on one agreement, with the resolver watching."""
 
+    agreement: PriceAgreement  # set by the initialize rule
+
     def __init__(self) -> None:
         super().__init__()
         self.now = START
@@ -97,7 +99,8 @@ class AgreementLifecycle(RuleBasedStateMachine):
                 )
         except IllegalTransition:
             price = self.agreement.price_for(SENSOR.id)
-            assert price is not None and price.stripe.stripe_sync_status is StripeSyncStatus.SYNCED
+            assert price is not None
+            assert price.stripe.stripe_sync_status is StripeSyncStatus.SYNCED
 
     @invariant()
     def ended_agreements_stay_ended(self) -> None:
@@ -140,7 +143,8 @@ class StripePriceSync(RuleBasedStateMachine):
         try:
             self.entry, events = before.mark_synced(price_id, "prod_1", at=START)
         except IllegalTransition:
-            assert self.status is StripeSyncStatus.SYNCED and before.stripe_price_id != price_id
+            assert self.status is StripeSyncStatus.SYNCED
+            assert before.stripe_price_id != price_id
             return
         repeated = self.status is StripeSyncStatus.SYNCED
         assert (events == []) == repeated
@@ -152,7 +156,8 @@ class StripePriceSync(RuleBasedStateMachine):
         try:
             self.entry, _ = before.mark_sync_failed("timeout", at=START)
         except IllegalTransition:
-            assert self.status is StripeSyncStatus.SYNCED and self.entry is before
+            assert self.status is StripeSyncStatus.SYNCED
+            assert self.entry is before
             return
         self.status = StripeSyncStatus.FAILED
 

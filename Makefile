@@ -20,10 +20,18 @@ $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "python3.11 or python3 is needed to create $(VENV)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-install: $(BIN)/python ## create .venv if missing; install the project and dev tools, pinned
-	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+# Re-installs only when the dependency lists change, so `make run`/`make test` stay fast.
+STAMP := $(VENV)/.installed
 
-lint: ## ruff check, ruff format --check, mypy (strict) and import-linter
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: ## create .venv if missing; install the project and dev tools, pinned
+	@rm -f $(STAMP)
+	@$(MAKE) --no-print-directory $(STAMP)
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy (strict) and import-linter
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy src
@@ -33,7 +41,7 @@ format: ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
 
-test: ## run the test suite
+test: $(STAMP) services ## install if needed, bring up PostgreSQL/Redis, run every test
 	$(BIN)/pytest -q
 
 bench: ## run every bench/*.py script (they print their figures)
@@ -45,7 +53,7 @@ bench: ## run every bench/*.py script (they print their figures)
 docs: ## render docs/state-machines.md from the transition tables
 	$(BIN)/python scripts/render_state_machines.py
 
-run: ## run the demo through the platform-core command line
+run: $(STAMP) ## install if needed, then run the main job (the demo, for now)
 	$(BIN)/platform-core demo
 
 services: ## make sure PostgreSQL and Redis are up for the integration tests

@@ -356,4 +356,3 @@ def test_write_requests_refuse_bad_input(changes: dict[str, object], field: str)
         provision(**changes)
 
     assert error.value.details["field"] == field
-

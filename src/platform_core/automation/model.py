@@ -541,7 +541,7 @@ class AutomationStep:
         _require_text(actor, "actor")
         step = self
         if self.attempts >= self.attempt_limit:
-            step = attrs.evolve(self, granted_attempts=self.granted_attempts + 2)
+            step = attrs.evolve(self, granted_attempts=self.granted_attempts + 1)
         return step._requeued(status, at, reason="ops_retry", actor=actor)
 
     def trigger_fallback(

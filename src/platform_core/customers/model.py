@@ -14,14 +14,15 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 import attrs
 
-# Re-exported (`x as x`): other contexts (e.g. shipment destinations) clean addresses the same way.
-from platform_core.customers.cleaning import clean_email as clean_email
-from platform_core.customers.cleaning import clean_lines as clean_lines
-from platform_core.customers.cleaning import clean_optional_text as clean_optional_text
-from platform_core.customers.cleaning import clean_phone as clean_phone
-from platform_core.customers.cleaning import clean_postal_code as clean_postal_code
-from platform_core.customers.cleaning import clean_text as clean_text
-from platform_core.customers.cleaning import normalise_email as normalise_email
+from platform_core.customers.cleaning import (
+    clean_email,
+    clean_lines,
+    clean_optional_text,
+    clean_phone,
+    clean_postal_code,
+    clean_text,
+    normalise_email,
+)
 from platform_core.customers.geography import validate_country, validate_region
 from platform_core.shared.errors import ConflictError, ValidationError
 from platform_core.shared.events import DomainEvent, JsonValue
@@ -131,12 +132,8 @@ class Unchanged(Enum):
 UNCHANGED: Final = Unchanged.UNCHANGED
 
 T = TypeVar("T")
+# A field of a partial update: a new value, or UNCHANGED.
 Patch: TypeAlias = T | Unchanged
-
-
-def patched(value: Patch[T], current: T) -> T:
-    """The value a partial update gives a field."""
-    return current if isinstance(value, Unchanged) else value
 
 
 def to_role(value: object, field: str = "role") -> ContactRole:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from platform_core.customers.cleaning import normalise_email
 from platform_core.customers.model import (
     UNCHANGED,
     Address,
@@ -15,7 +16,6 @@ from platform_core.customers.model import (
     ContactRole,
     Patch,
     Unchanged,
-    normalise_email,
 )
 from platform_core.customers.ports import CustomersDeps, CustomersUnitOfWork
 from platform_core.shared.errors import ConflictError, ValidationError

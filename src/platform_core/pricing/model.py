@@ -804,25 +804,3 @@ class PriceResolution:
     @property
     def is_synced(self) -> bool:
         return self.stripe_sync_status is StripeSyncStatus.SYNCED
-
-    def as_payload(self) -> dict[str, JsonValue]:
-        """JSON shape for events and APIs."""
-        return {
-            "product_id": self.product_id,
-            "sku": self.sku,
-            "product_name": self.product_name,
-            "quantity": self.quantity,
-            "source": self.source.value,
-            "unit_amount": self.unit_amount.to_payload(),
-            "line_total": self.line_total.to_payload(),
-            "price_book_entry_id": self.price_book_entry_id,
-            "price_agreement_id": self.price_agreement_id,
-            "stripe_price_id": self.stripe_price_id,
-            "stripe_product_id": self.stripe_product_id,
-            "stripe_sync_status": self.stripe_sync_status.value,
-            "label": self.label,
-            "bespoke_notes": self.bespoke_notes,
-            "automation_scenario": (
-                None if self.automation_scenario is None else self.automation_scenario.value
-            ),
-        }

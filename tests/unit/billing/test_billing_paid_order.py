@@ -19,7 +19,7 @@ from platform_core.billing.model import (
     PaymentRecord,
     allocate,
 )
-from platform_core.billing.ports import BillingDeps, InvoiceQuery
+from platform_core.billing.ports import BillingDeps, BillingUnitOfWork, InvoiceQuery
 from platform_core.billing.service import (
     InvoiceLineSpec,
     IssueInvoiceForPaidOrder,
@@ -281,7 +281,7 @@ async def test_refund_of_an_order_without_invoice_is_not_found(deps: BillingDeps
 
 
 async def _record_second_payment(
-    deps: BillingDeps, uow: BillingUnitOfWorkForTests, invoice: Invoice
+    deps: BillingDeps, uow: BillingUnitOfWork, invoice: Invoice
 ) -> None:
     """A second (manual) payment of 40.00 for the order's invoice, allocated a minute later."""
     payment, events = PaymentRecord.record(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -28,8 +29,8 @@ from platform_core.shared.errors import (
 from platform_core.shared.money import Money
 
 
-def record(**overrides: object) -> PaymentRecord:
-    arguments: dict[str, object] = {
+def record(**overrides: Any) -> PaymentRecord:
+    arguments: dict[str, Any] = {
         "payment_id": "pay_1",
         "company_id": "co_1",
         "method": PaymentMethod.MANUAL,

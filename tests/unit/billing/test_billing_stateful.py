@@ -218,13 +218,16 @@ class BillingLedger(RuleBasedStateMachine):
         amount=st.integers(1, 5_000_000),
     )
     def record_payment(self, company: str, currency: str, amount: int) -> str:
+        return self._record_payment(company, Money(amount, currency))
+
+    def _record_payment(self, company: str, amount: Money) -> str:
         payment_id = self._new_id("pay")
         payment, events = PaymentRecord.record(
             payment_id=payment_id,
             company_id=company,
             method=PaymentMethod.MANUAL,
             external_reference=f"ref-{payment_id}",
-            amount=Money(amount, currency),
+            amount=amount,
             received_at=self.now,
             at=self.now,
         )
@@ -240,7 +243,9 @@ class BillingLedger(RuleBasedStateMachine):
         invoice = self.invoices[data.draw(st.sampled_from(payable))]
         balance = invoice.balance.amount
         amount = {"exactly": balance, "less": balance // 2, "more": balance + 500}[paid]
-        payment_id = self.record_payment(invoice.company_id, invoice.currency, max(amount, 1))
+        payment_id = self._record_payment(
+            invoice.company_id, Money(max(amount, 1), invoice.currency)
+        )
         self.allocate(payment_id, invoice.id, "all")
         return payment_id
 

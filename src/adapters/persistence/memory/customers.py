@@ -12,7 +12,8 @@ from __future__ import annotations
 import attrs
 
 from adapters.persistence.memory.store import InMemoryRepository, Transaction
-from platform_core.customers.model import Address, Company, Contact, normalise_email
+from platform_core.customers.cleaning import normalise_email
+from platform_core.customers.model import Address, Company, Contact
 from platform_core.shared.errors import ConflictError
 
 # Separates the company id from the value in index keys; it cannot occur in either.

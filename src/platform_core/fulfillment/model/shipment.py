@@ -215,8 +215,12 @@ class Shipment:
         changed: list[JsonValue] = [name for name in after if after[name] != before[name]]
         if not changed:
             return self, []
-        payload = {**shipment._reference(), **after, "changed": changed}
-        payload["updated_at"] = at.isoformat()
+        payload = {
+            **shipment._reference(),
+            **after,
+            "changed": changed,
+            "updated_at": at.isoformat(),
+        }
         return shipment, [shipment._event(FulfillmentEvent.SHIPMENT_UPDATED, at, payload)]
 
     def mark_ready(self, *, at: datetime) -> tuple[Shipment, list[DomainEvent]]:

@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping
 
 import attrs
-from platform_core.lifecycle.reactions import subscriptions
 
 from adapters.clock import SystemClock
 from adapters.couriers.simulator import SimulatorCourierGateway
@@ -23,6 +22,7 @@ from adapters.persistence.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.queues.inline import InlineJobQueue
 from platform_core.automation.service import RunAutomationStep, run_automation_step
 from platform_core.lifecycle.dispatcher import DeliveryPolicy, DispatchReport, dispatch_due
+from platform_core.lifecycle.reactions import subscriptions
 from platform_core.ports.core import Clock, IdGenerator, Notifier
 from platform_core.shared.errors import ValidationError
 
@@ -80,7 +80,7 @@ class Platform:
 
     deps: Dependencies
     settings: Settings
-    delivery: DeliveryPolicy = DeliveryPolicy()
+    delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
 
     async def dispatch_events(self, limit: int = 100) -> DispatchReport:
         """Deliver due outbox events to their subscribers once."""

@@ -19,8 +19,8 @@ from entrypoints.bootstrap import Dependencies, Platform, bootstrap
 from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue, seed_catalogue
 from platform_core.automation.service import TriggerFallback, trigger_fallback
 from platform_core.fulfillment.model import (
-    Allocation,
     AddressSnapshot,
+    Allocation,
     FulfillmentOrder,
     Shipment,
     TrackingStatus,
@@ -162,7 +162,9 @@ class Demo:
             when = entry.occurred_at.strftime("%Y-%m-%d %H:%M")
             detail = entry.aggregate_id
             if entry.lane == "courier":  # show the scan itself, not when we recorded it
-                detail += f" {entry.payload.get('status')} (scanned {entry.payload.get('occurred_at')})"
+                detail += (
+                    f" {entry.payload.get('status')} (scanned {entry.payload.get('occurred_at')})"
+                )
             print(f"    {when}  [{entry.lane:<8}] {entry.type:<34} {detail}", file=self.out)
 
 

@@ -50,7 +50,7 @@ CURRENCY = "CAD"
 PRODUCTS: dict[str, tuple[str, AutomationScenario | None, int]] = {
     "GW-100": ("Sensor gateway", AutomationScenario.SENSOR_VENDOR_FIRST_TIME, 49_900),
     "PRB-200": ("Soil moisture probe", AutomationScenario.SENSOR_PARTNER_FIRST_TIME, 12_900),
-    "GW-100-R": ("Sensor gateway (replacement)", AutomationScenario.SENSOR_VENDOR_REPLACEMENT, 45_000),
+    "GW-100-R": ("Gateway replacement", AutomationScenario.SENSOR_VENDOR_REPLACEMENT, 45_000),
     "MNT-KIT": ("Mounting kit", None, 2_500),
 }  # fmt: skip
 REGIONAL_PRICES = {"PRB-200": 11_900}  # Ontario price of the probe
@@ -85,7 +85,9 @@ async def seed_catalogue(deps: Dependencies) -> SeededCatalogue:
     return seeded
 
 
-async def _seed_people(deps: Dependencies, company_id: str, products: dict[str, str]) -> SeededCatalogue:
+async def _seed_people(
+    deps: Dependencies, company_id: str, products: dict[str, str]
+) -> SeededCatalogue:
     billing = await add_contact(
         deps, AddContact(company_id, "Dana Reyes", "dana@northwind.example",
                          roles=frozenset({ContactRole.BILLING}))

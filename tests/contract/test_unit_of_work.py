@@ -60,11 +60,14 @@ class UnitOfWorkContract:
     async def test_error_inside_the_block_rolls_back(self, make_uow: MakeUow) -> None:
         """An exception before commit discards every staged change."""
         order, events = new_order()
-        with pytest.raises(RuntimeError):
+        async def fail_midway() -> None:
             async with make_uow() as uow:
                 await uow.orders.add(order)
                 await uow.events.record(events)
                 raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await fail_midway()
         async with make_uow() as uow:
             assert await uow.orders.find("ord_1") is None
 
@@ -124,7 +127,7 @@ class UnitOfWorkContract:
 
     async def test_claimed_events_are_leased_to_one_dispatcher(self, make_uow: MakeUow) -> None:
         """A claimed event is not claimed again until its lease runs out."""
-        order, events = new_order()
+        _, events = new_order()
         async with make_uow() as uow:
             await uow.events.record(events)
             await uow.commit()

@@ -117,9 +117,7 @@ async def when_shipment_delivered_queue_automation(
     await queue_steps_for_delivered_shipment(deps, command)
 
 
-async def when_work_settles_complete_fulfillment(
-    deps: LifecycleDeps, stored: StoredEvent
-) -> None:
+async def when_work_settles_complete_fulfillment(deps: LifecycleDeps, stored: StoredEvent) -> None:
     fulfillment_order_id = p.text(stored.event.payload, "fulfillment_order_id")
     await try_complete_fulfillment(deps, fulfillment_order_id, stored.event.correlation_id)
 

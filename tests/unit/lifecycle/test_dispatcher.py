@@ -70,7 +70,10 @@ async def test_failure_is_retried_with_backoff_and_only_for_the_failed_subscribe
 ) -> None:
     """A failing subscriber is retried after the backoff; the one that succeeded is not re-run."""
     flaky, steady = Recorder(failures=1), Recorder()
-    subs = [Subscription("flaky", "order.paid", flaky), Subscription("steady", "order.paid", steady)]
+    subs = [
+        Subscription("flaky", "order.paid", flaky),
+        Subscription("steady", "order.paid", steady),
+    ]
     policy = DeliveryPolicy(base_seconds=30)
     first = await dispatch_due(deps, subs, policy=policy)
     assert first.failed == 1

@@ -103,7 +103,9 @@ async def test_duplicate_webhook_has_one_effect(demo: Demo) -> None:
     assert (first.outcome, second.outcome) == ("applied", "duplicate")
     async with demo.deps.uow() as uow:
         paid_events = [
-            e for e in await uow.events.for_aggregate("order", order.id) if e.event.type == "order.paid"
+            e
+            for e in await uow.events.for_aggregate("order", order.id)
+            if e.event.type == "order.paid"
         ]
         invoices = await uow.invoices.search(InvoiceQuery(company_id=order.company_id))
         payments = await uow.payments.allocated_to_invoice(invoices[0].id)

@@ -18,7 +18,8 @@ def test_arithmetic_in_one_currency() -> None:
     assert a - b == Money(1000, "CAD")
     assert b * 3 == 3 * b == Money(750, "CAD")
     assert -b == Money(-250, "CAD")
-    assert b < a and a >= b
+    assert b < a
+    assert a >= b
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,7 @@ class UnitOfWorkContract:
     async def test_error_inside_the_block_rolls_back(self, make_uow: MakeUow) -> None:
         """An exception before commit discards every staged change."""
         order, events = new_order()
+
         async def fail_midway() -> None:
             async with make_uow() as uow:
                 await uow.orders.add(order)

@@ -486,16 +486,16 @@ class AutomationStep:
             raise ValidationError("retry_delay must not be negative", {"field": "retry_delay"})
         require_aware(at, "at")
         will_retry = retryable and self.attempts < self.attempt_limit
+        next_attempt_at = at + retry_delay if will_retry else None
         failed = attrs.evolve(
             self,
             status=status,
             last_error=error,
             last_error_retryable=retryable,
             failed_at=at,
-            next_attempt_at=at + retry_delay if will_retry else None,
+            next_attempt_at=next_attempt_at,
         )
-        if will_retry:
-            assert failed.next_attempt_at is not None  # set just above; narrows the type
+        if next_attempt_at is not None:
             return failed, [
                 failed._event(
                     AutomationEvent.STEP_RETRY_SCHEDULED,
@@ -503,7 +503,7 @@ class AutomationStep:
                     attempt=failed.attempts,
                     error=error,
                     next_attempt=failed.attempts + 1,
-                    next_attempt_at=failed.next_attempt_at.isoformat(),
+                    next_attempt_at=next_attempt_at.isoformat(),
                 )
             ]
         return failed, [

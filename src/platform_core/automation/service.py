@@ -35,7 +35,12 @@ from platform_core.legacy.ports import (
     ReturnDevice,
 )
 from platform_core.ports.core import Notification
-from platform_core.shared.errors import ConflictError, ExternalServiceError, StaleVersion
+from platform_core.shared.errors import (
+    ConflictError,
+    ExternalServiceError,
+    StaleVersion,
+    ValidationError,
+)
 from platform_core.shared.events import DomainEvent
 from platform_core.shared.ids import id_field, optional_id_field, positive_int
 from platform_core.shared.scenarios import AutomationScenario
@@ -228,7 +233,7 @@ def _check_distinct_items(items: Sequence[DeliveredItem]) -> None:
     seen: set[str] = set()
     for item in items:
         if item.shipment_item_id in seen:
-            raise ConflictError(
+            raise ValidationError(
                 f"shipment item {item.shipment_item_id} is listed twice",
                 {"field": "items", "shipment_item_id": item.shipment_item_id},
             )
@@ -302,8 +307,9 @@ async def _begin_attempt(
 
 
 def _call_is_over(step: AutomationStep, config: ScenarioConfig, now: datetime) -> bool:
-    assert step.started_at is not None  # every running step was started
-    return step.started_at + timedelta(seconds=config.timeout_seconds) <= now
+    """True once the running attempt's legacy call must have been cut off by the timeout."""
+    started_at = step.started_at or step.created_at
+    return started_at + timedelta(seconds=config.timeout_seconds) <= now
 
 
 async def _call_legacy(bridge: LegacyBridge, step: AutomationStep) -> BridgeResult:

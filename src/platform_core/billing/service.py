@@ -343,7 +343,7 @@ async def record_manual_payment(deps: BillingDeps, command: RecordManualPayment)
             method=PaymentMethod.MANUAL,
             external_reference=command.external_reference,
             amount=command.amount,
-            received_at=command.received_at or now,
+            received_at=now if command.received_at is None else command.received_at,
             at=now,
             notes=command.notes,
         )
@@ -424,7 +424,8 @@ async def issue_invoice_for_paid_order(
     - One invoice per order: a second call (or a redelivered order.paid) returns the existing
       invoice and records nothing, also when two deliveries race.
     - The invoice mirrors the order's items, is issued at once (number, due date) and gets
-      min(payment available, balance) allocated, so a fully paid order gives a paid invoice.
+      min(payment available, balance) allocated, so a fully paid order gives a paid invoice;
+      an overpayment's rest stays available on the payment.
     - The payment is recorded once per external reference: an existing one is reused if it
       is the same company's payment of the same amount, otherwise it is a conflict.
     """

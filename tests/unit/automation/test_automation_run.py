@@ -24,7 +24,7 @@ from platform_core.automation.service import (
     update_scenario_config,
 )
 from platform_core.legacy.ports import InstallChannel, ProvisionDevice
-from platform_core.shared.errors import ConflictError, ValidationError
+from platform_core.shared.errors import ValidationError
 from platform_core.shared.scenarios import AutomationScenario
 
 RETURN = AutomationScenario.SENSOR_RETURN
@@ -102,9 +102,10 @@ async def test_delivery_with_a_repeated_item_is_refused(deps: AutomationTestDeps
     """A command listing a shipment item twice is refused and creates nothing."""
     item = DeliveredItem("shi_1", "prd_1", 1, VENDOR_FIRST)
 
-    with pytest.raises(ConflictError):
+    with pytest.raises(ValidationError) as error:
         await queue_steps_for_delivered_shipment(deps, delivery(item, item))
 
+    assert error.value.details["field"] == "items"
     assert deps.db.table("automation_steps") == {}
 
 

@@ -233,7 +233,7 @@ class StepTrigger(StrEnum):
 
 
 STEP_MACHINE: StateMachine[StepStatus, StepTrigger] = StateMachine(
-    name="AutomationStep",
+    name="automation_step",
     initial=StepStatus.PENDING,
     transitions={
         (StepStatus.PENDING, StepTrigger.QUEUE): StepStatus.QUEUED,
@@ -694,7 +694,7 @@ class TaskTrigger(StrEnum):
 
 
 MANUAL_TASK_MACHINE: StateMachine[TaskStatus, TaskTrigger] = StateMachine(
-    name="ManualTask",
+    name="manual_task",
     initial=TaskStatus.OPEN,
     transitions={(TaskStatus.OPEN, TaskTrigger.RESOLVE): TaskStatus.RESOLVED},
     terminal=frozenset({TaskStatus.RESOLVED}),

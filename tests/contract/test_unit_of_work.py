@@ -187,6 +187,17 @@ class UnitOfWorkContract:
         assert a.position < b.position
 
 
+    async def test_record_stamps_the_correlation_id(self, make_uow: MakeUow) -> None:
+        """record(events, correlation_id) stamps events that carry none, findable by it."""
+        _, events = new_order()
+        async with make_uow() as uow:
+            await uow.events.record(events, "req_42")
+            await uow.commit()
+        async with make_uow() as uow:
+            (stored,) = await uow.events.by_correlation("req_42")
+        assert stored.event.correlation_id == "req_42"
+
+
 class TestInMemoryUnitOfWork(UnitOfWorkContract):
     @pytest.fixture
     def make_uow(self) -> MakeUow:

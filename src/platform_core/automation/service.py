@@ -530,7 +530,7 @@ async def retry_step(deps: AutomationDeps, command: RetryStep) -> AutomationStep
         step = await uow.automation_steps.get(command.step_id)
         step, events = step.retry_by_ops(command.actor, now)
         step = await uow.automation_steps.update(step)
-        await uow.events.record(_stamped(events, command.correlation_id))
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     await _enqueue(deps, step, key=f"{step.idempotency_key}:ops")
     return step
@@ -552,7 +552,7 @@ async def trigger_fallback(deps: AutomationDeps, command: TriggerFallback) -> Au
         step, events = step.trigger_fallback(notes=command.notes, actor=command.actor, at=now)
         events.extend(await _resolve_task(uow, step, step.fallback_notes or "", command.actor, now))
         step = await uow.automation_steps.update(step)
-        await uow.events.record(_stamped(events, command.correlation_id))
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return step
 
@@ -578,7 +578,7 @@ async def update_step(deps: AutomationDeps, command: UpdateStep) -> AutomationSt
         if not events:
             return step
         edited = await uow.automation_steps.update(edited)
-        await uow.events.record(_stamped(events, command.correlation_id))
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return edited
 
@@ -658,7 +658,7 @@ async def update_scenario_config(
             updated = await uow.scenario_configs.add(updated)
         else:
             updated = await uow.scenario_configs.update(updated)
-        await uow.events.record(_stamped(events, command.correlation_id))
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return updated
 
@@ -703,7 +703,3 @@ async def _enqueue(
         key=key or step.idempotency_key,
         delay_seconds=delay_seconds,
     )
-
-
-def _stamped(events: list[DomainEvent], correlation_id: str | None) -> list[DomainEvent]:
-    return [event.with_correlation(correlation_id) for event in events]

@@ -607,5 +607,5 @@ async def _invoices_by_id(uow: BillingUnitOfWork, invoice_ids: Iterable[str]) ->
 async def _record_and_commit(
     uow: BillingUnitOfWork, events: Sequence[DomainEvent], correlation_id: str | None
 ) -> None:
-    await uow.events.record([event.with_correlation(correlation_id) for event in events])
+    await uow.events.record(events, correlation_id)
     await uow.commit()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import attrs
 
 from platform_core.customers.cleaning import normalise_email
@@ -19,14 +17,6 @@ from platform_core.customers.model import (
 )
 from platform_core.customers.ports import CustomersDeps, CustomersUnitOfWork
 from platform_core.shared.errors import ConflictError, ValidationError
-from platform_core.shared.events import DomainEvent
-
-
-async def _record(
-    uow: CustomersUnitOfWork, events: Sequence[DomainEvent], correlation_id: str | None
-) -> None:
-    await uow.events.record([event.with_correlation(correlation_id) for event in events])
-
 
 # -- companies -------------------------------------------------------------------------------
 
@@ -63,7 +53,7 @@ async def create_company(deps: CustomersDeps, command: CreateCompany) -> Company
             at=deps.clock.now(),
         )
         await uow.companies.add(company)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return company
 
@@ -107,7 +97,7 @@ async def update_company_defaults(deps: CustomersDeps, command: UpdateCompanyDef
         if not events:
             return company
         company = await uow.companies.update(company)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return company
 
@@ -152,7 +142,7 @@ async def set_primary_contact(deps: CustomersDeps, command: SetPrimaryContact) -
         if not events:
             return company
         company = await uow.companies.update(company)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return company
 
@@ -190,7 +180,7 @@ async def add_contact(deps: CustomersDeps, command: AddContact) -> Contact:
         )
         await _refuse_duplicate_email(uow, contact)
         await uow.contacts.add(contact)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return contact
 
@@ -240,7 +230,7 @@ async def update_contact(deps: CustomersDeps, command: UpdateContact) -> Contact
         if updated.normalised_email != contact.normalised_email:
             await _refuse_duplicate_email(uow, updated)
         updated = await uow.contacts.update(updated)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return updated
 
@@ -265,7 +255,7 @@ async def archive_contact(deps: CustomersDeps, command: ArchiveContact) -> Conta
         company = await uow.companies.get(contact.company_id)
         company.require_not_primary(contact.id)
         archived = await uow.contacts.update(archived)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return archived
 
@@ -295,7 +285,7 @@ async def change_contact_roles(deps: CustomersDeps, command: ChangeContactRoles)
         company = await uow.companies.get(contact.company_id)
         company.require_not_primary(contact.id, contact.roles - updated.roles)
         updated = await uow.contacts.update(updated)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return updated
 
@@ -338,7 +328,7 @@ async def add_address(deps: CustomersDeps, command: AddAddress) -> Address:
         if existing is not None:
             return existing
         await uow.addresses.add(address)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return address
 
@@ -388,7 +378,7 @@ async def update_address(deps: CustomersDeps, command: UpdateAddress) -> Address
                 {"field": "address_id", "existing_address_id": twin.id},
             )
         updated = await uow.addresses.update(updated)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return updated
 
@@ -412,7 +402,7 @@ async def record_address_validation(
         address = await uow.addresses.get(command.address_id)
         address, events = address.record_validation(command.status, at=deps.clock.now())
         address = await uow.addresses.update(address)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return address
 

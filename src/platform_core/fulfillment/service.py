@@ -211,7 +211,7 @@ async def _create_fulfillment(
             at=deps.clock.now(),
         )
         fulfillment = await uow.fulfillment_orders.add(fulfillment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return fulfillment
 
@@ -246,7 +246,7 @@ async def complete_fulfillment(
             shipments, automation_settled=command.automation_settled, at=deps.clock.now()
         )
         fulfillment = await uow.fulfillment_orders.update(fulfillment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return fulfillment
 
@@ -269,7 +269,7 @@ async def cancel_fulfillment(deps: FulfillmentDeps, command: CancelFulfillment) 
         for shipment in cancelled:
             await uow.shipments.update(shipment)
         fulfillment = await uow.fulfillment_orders.update(fulfillment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return fulfillment
 
@@ -301,7 +301,7 @@ async def create_shipment(deps: FulfillmentDeps, command: CreateShipment) -> Shi
         )
         await uow.fulfillment_orders.update(fulfillment)
         shipment = await uow.shipments.add(shipment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment
 
@@ -327,7 +327,7 @@ async def update_shipment(deps: FulfillmentDeps, command: UpdateShipment) -> Shi
         if not events:
             return shipment
         shipment = await uow.shipments.update(shipment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment
 
@@ -338,7 +338,7 @@ async def mark_shipment_ready(deps: FulfillmentDeps, command: MarkShipmentReady)
         shipment = await uow.shipments.get(command.shipment_id)
         shipment, events = shipment.mark_ready(at=deps.clock.now())
         shipment = await uow.shipments.update(shipment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment
 
@@ -356,7 +356,7 @@ async def mark_shipment_in_transit(
         shipment, events = shipment.mark_in_transit(at=now)
         shipment = await uow.shipments.update(shipment)
         events += await _note_departure(uow, shipment, now)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment
 
@@ -372,7 +372,7 @@ async def mark_shipment_delivered(
         shipment, events = shipment.mark_delivered(at=now)
         shipment = await uow.shipments.update(shipment)
         events += await _note_departure(uow, shipment, now)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment
 
@@ -392,7 +392,7 @@ async def cancel_shipment(deps: FulfillmentDeps, command: CancelShipment) -> Shi
         )
         await uow.fulfillment_orders.update(fulfillment)
         shipment = await uow.shipments.update(shipment)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment
 
@@ -478,7 +478,7 @@ async def _record_for_shipment(
         shipment = await uow.shipments.update(shipment)
         if not had_left and shipment.status in DEPARTED_SHIPMENT_STATUSES:
             domain_events += await _note_departure(uow, shipment, now)
-        await _record(uow, domain_events, command.correlation_id)
+        await uow.events.record(domain_events, command.correlation_id)
         await uow.commit()
     return report
 
@@ -510,9 +510,3 @@ def _tracking_url(
 
 def _given_or(given: T | None, current: T) -> T:
     return current if given is None else given
-
-
-async def _record(
-    uow: FulfillmentUnitOfWork, events: Sequence[DomainEvent], correlation_id: str | None
-) -> None:
-    await uow.events.record([event.with_correlation(correlation_id) for event in events])

@@ -53,7 +53,7 @@ async def record_job_enqueued(deps: JobsDeps, command: RecordJobEnqueued) -> Job
             command.related_entity_id, command.scheduled_for,
         )  # fmt: skip
         await uow.job_runs.add(job)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return job
 
@@ -217,13 +217,6 @@ async def _save(
     uow: JobsUnitOfWork, job: JobRun, events: list[DomainEvent], correlation_id: str | None
 ) -> JobRun:
     stored = await uow.job_runs.update(job)
-    await _record(uow, events, correlation_id)
+    await uow.events.record(events, correlation_id)
     await uow.commit()
     return stored
-
-
-async def _record(
-    uow: JobsUnitOfWork, events: list[DomainEvent], correlation_id: str | None
-) -> None:
-    if events:
-        await uow.events.record([event.with_correlation(correlation_id) for event in events])

@@ -149,7 +149,7 @@ async def _read_through(
         else:
             mirror, events = refresh(current, record, at)
             stored = await mirrors.update(mirror)
-        await uow.events.record([event.with_correlation(correlation_id) for event in events])
+        await uow.events.record(events, correlation_id)
         await uow.commit()
     return stored
 
@@ -179,7 +179,7 @@ async def detect_drift(deps: LegacyDeps, command: DetectDrift) -> SyncReport:
             stale_after=timedelta(seconds=command.stale_after_seconds),
         )
         stored = await uow.sync_reports.add(report)
-        await uow.events.record([event.with_correlation(correlation_id) for event in events])
+        await uow.events.record(events, correlation_id)
         await uow.commit()
     return stored
 

@@ -56,7 +56,7 @@ async def cancel_order(deps: LifecycleDeps, command: CancelOrder) -> Order:
         current = await uow.orders.get(order.id)
         cancelled, events = current.cancel(command.reason, deps.clock.now(), current.total)
         cancelled = await uow.orders.update(cancelled)
-        await uow.events.record([e.with_correlation(command.correlation_id) for e in events])
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return cancelled
 

@@ -71,7 +71,7 @@ async def create_draft_order(deps: OrdersDeps, command: CreateDraftOrder) -> Ord
             command.billing_address_id, items, now, command.purchase_order_number,
         )  # fmt: skip
         await uow.orders.add(order)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return order
 
@@ -138,7 +138,7 @@ async def send_checkout(deps: OrdersDeps, command: SendCheckout) -> Order:
             session.session_id, session.url, deps.clock.now(), session.expires_at
         )
         updated = await uow.orders.update(updated)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return updated
 
@@ -212,7 +212,7 @@ async def handle_payment_notification(
             return PaymentNotificationResult("ignored", order, stale.message)
         if updated is not order:
             updated = await uow.orders.update(updated)
-        await _record(uow, events, notification.event_id)
+        await uow.events.record(events, notification.event_id)
         await uow.commit()
     return PaymentNotificationResult("applied" if events else "ignored", updated)
 
@@ -265,7 +265,7 @@ async def record_manual_order_payment(deps: OrdersDeps, command: RecordManualOrd
         )
         order, events = order.confirm_payment(payment)
         order = await uow.orders.update(order)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return order
 
@@ -291,12 +291,6 @@ async def cancel_unpaid_order(deps: OrdersDeps, command: CancelUnpaidOrder) -> O
             )
         order, events = order.cancel(command.reason, deps.clock.now())
         order = await uow.orders.update(order)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return order
-
-
-async def _record(
-    uow: OrdersUnitOfWork, events: Sequence[DomainEvent], correlation_id: str | None
-) -> None:
-    await uow.events.record([event.with_correlation(correlation_id) for event in events])

@@ -38,7 +38,11 @@ class EventLog(Protocol):
     """Append-only store of domain events, written in the caller's transaction; also the source
     of timelines."""
 
-    async def record(self, events: Sequence[DomainEvent]) -> list[StoredEvent]: ...
+    async def record(
+        self, events: Sequence[DomainEvent], correlation_id: str | None = None
+    ) -> list[StoredEvent]:
+        """Append `events`, stamping `correlation_id` on those that carry none."""
+        ...
 
     async def for_aggregate(self, aggregate_type: str, aggregate_id: str) -> list[StoredEvent]: ...
 

@@ -34,17 +34,9 @@ from platform_core.pricing.resolver import (
     stripe_blockers,
 )
 from platform_core.shared.errors import ConflictError, ValidationError
-from platform_core.shared.events import DomainEvent
 from platform_core.shared.money import Money, validate_currency
 from platform_core.shared.scenarios import AutomationScenario
 from platform_core.shared.time import require_aware
-
-
-async def _record(
-    uow: PricingUnitOfWork, events: Sequence[DomainEvent], correlation_id: str | None
-) -> None:
-    await uow.events.record([event.with_correlation(correlation_id) for event in events])
-
 
 # -- resolving prices ------------------------------------------------------------------------
 
@@ -187,7 +179,7 @@ async def create_product(deps: PricingDeps, command: CreateProduct) -> Product:
             at=deps.clock.now(),
         )
         await uow.products.add(product)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return product
 
@@ -228,7 +220,7 @@ async def create_price_book(deps: PricingDeps, command: CreatePriceBook) -> Pric
                     {"field": "scope", "existing_price_book_id": existing.id},
                 )
         await uow.price_books.add(book)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return book
 
@@ -265,7 +257,7 @@ async def add_price_book_entry(deps: PricingDeps, command: AddPriceBookEntry) ->
                 {"field": "product_id", "existing_price_book_entry_id": existing.id},
             )
         await uow.price_book_entries.add(entry)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return entry
 
@@ -289,7 +281,7 @@ async def change_entry_price(deps: PricingDeps, command: ChangeEntryPrice) -> Pr
         if not events:
             return entry
         entry = await uow.price_book_entries.update(entry)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return entry
 
@@ -316,7 +308,7 @@ async def mark_entry_synced(deps: PricingDeps, command: MarkEntrySynced) -> Pric
         if not events:
             return entry
         entry = await uow.price_book_entries.update(entry)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return entry
 
@@ -337,7 +329,7 @@ async def mark_entry_sync_failed(deps: PricingDeps, command: MarkEntrySyncFailed
         entry = await uow.price_book_entries.get(command.price_book_entry_id)
         entry, events = entry.mark_sync_failed(command.error, at=deps.clock.now())
         entry = await uow.price_book_entries.update(entry)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return entry
 
@@ -385,7 +377,7 @@ async def create_price_agreement(
             at=deps.clock.now(),
         )
         await uow.price_agreements.add(agreement)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return agreement
 
@@ -410,7 +402,7 @@ async def activate_agreement(deps: PricingDeps, command: ActivateAgreement) -> P
         )
         agreement, events = agreement.activate(at=deps.clock.now(), active_agreements=active)
         agreement = await uow.price_agreements.update(agreement)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return agreement
 
@@ -431,7 +423,7 @@ async def cancel_agreement(deps: PricingDeps, command: CancelAgreement) -> Price
         agreement = await uow.price_agreements.get(command.price_agreement_id)
         agreement, events = agreement.cancel(at=deps.clock.now(), reason=command.reason)
         agreement = await uow.price_agreements.update(agreement)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return agreement
 
@@ -456,7 +448,7 @@ async def expire_due_agreements(
         for agreement in await uow.price_agreements.due_to_expire(at):
             closed, events = agreement.expire(at=at)
             expired.append(await uow.price_agreements.update(closed))
-            await _record(uow, events, command.correlation_id)
+            await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return expired
 
@@ -489,7 +481,7 @@ async def mark_agreement_price_synced(
         if not events:
             return agreement
         agreement = await uow.price_agreements.update(agreement)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return agreement
 
@@ -516,7 +508,7 @@ async def mark_agreement_price_sync_failed(
             command.product_id, command.error, at=deps.clock.now()
         )
         agreement = await uow.price_agreements.update(agreement)
-        await _record(uow, events, command.correlation_id)
+        await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return agreement
 

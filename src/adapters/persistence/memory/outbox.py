@@ -18,10 +18,13 @@ class InMemoryEventLog:
         self._tx = tx
         self._ids = ids
 
-    async def record(self, events: Sequence[DomainEvent]) -> list[StoredEvent]:
+    async def record(
+        self, events: Sequence[DomainEvent], correlation_id: str | None = None
+    ) -> list[StoredEvent]:
         stored = []
         base = len(self._tx.db.events) + len(self._tx.new_events)
         for offset, event in enumerate(events, start=1):
+            event = event.with_correlation(correlation_id)
             event_id = self._ids.new_id("evt")
             self._tx.new_events.append(event)
             self._tx.new_event_ids.append(event_id)

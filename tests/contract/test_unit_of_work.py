@@ -186,7 +186,6 @@ class UnitOfWorkContract:
             b = (await uow.events.for_aggregate("order", "ord_2"))[0]
         assert a.position < b.position
 
-
     async def test_record_stamps_the_correlation_id(self, make_uow: MakeUow) -> None:
         """record(events, correlation_id) stamps events that carry none, findable by it."""
         _, events = new_order()

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from platform_core.pricing.model import PriceResolution, PriceSource
+from platform_core.pricing.model import PriceResolution, PriceSource, QuoteLine
 from platform_core.shared.errors import ConflictError, ValidationError
 from platform_core.shared.events import DomainEvent
 from platform_core.shared.ids import id_field, non_empty_text, optional_id_field, positive_int
@@ -140,6 +140,14 @@ class OrderItem:
             price=PriceSnapshot.of(resolution),
             automation_scenario=resolution.automation_scenario,
         )
+
+    def quote_line(self) -> QuoteLine:
+        """The line to re-resolve this item with; a bespoke price stays an override."""
+        if self.price.price_type is PriceSource.BESPOKE:
+            return QuoteLine(
+                self.product_id, self.quantity, self.unit_amount, self.price.bespoke_notes
+            )
+        return QuoteLine(self.product_id, self.quantity)
 
     def as_payload(self) -> dict[str, Any]:
         return {

@@ -124,7 +124,7 @@ async def send_checkout(deps: OrdersDeps, command: SendCheckout) -> Order:
         order = await uow.orders.get(command.order_id)
         # Refuse before talking to the provider, not after a session was opened.
         ORDER_MACHINE.next_state(order.status, OrderTrigger.SEND_CHECKOUT)
-        lines = [QuoteLine(item.product_id, item.quantity) for item in order.items]
+        lines = [item.quote_line() for item in order.items]
         resolutions = await resolve_lines(
             uow, order.company_id, order.currency, lines, deps.clock.now(), strict_stripe=True
         )

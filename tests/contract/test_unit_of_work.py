@@ -18,13 +18,14 @@ from platform_core.orders.model import Order, OrderItem, PriceSnapshot
 from platform_core.ports.outbox import OutboxStatus
 from platform_core.pricing.model import PriceSource
 from platform_core.shared.errors import ConflictError, NotFoundError, StaleVersion
+from platform_core.shared.events import DomainEvent
 from platform_core.shared.money import Money
 
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 MakeUow = Callable[[], InMemoryUnitOfWork]
 
 
-def new_order(order_id: str = "ord_1") -> tuple[Order, list]:  # type: ignore[type-arg]
+def new_order(order_id: str = "ord_1") -> tuple[Order, list[DomainEvent]]:
     item = OrderItem(
         "oit_1", "prd_1", "S-1", "Sensor", 1, Money(100, "CAD"),
         PriceSnapshot(PriceSource.PRICEBOOK_GLOBAL, "global"),

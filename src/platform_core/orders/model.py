@@ -12,7 +12,7 @@ import attrs
 from platform_core.pricing.model import PriceResolution, PriceSource, QuoteLine
 from platform_core.shared.errors import ConflictError, ValidationError
 from platform_core.shared.events import DomainEvent
-from platform_core.shared.ids import id_field, non_empty_text, optional_id_field, positive_int
+from platform_core.shared.ids import id_field, non_empty_text, positive_int
 from platform_core.shared.money import Money, validate_currency
 from platform_core.shared.scenarios import AutomationScenario
 from platform_core.shared.state_machine import StateMachine
@@ -231,7 +231,6 @@ class Order:
     cancelled_at: datetime | None = attrs.field(default=None, validator=aware)
     cancellation_reason: str | None = None
     refunded: Money | None = None
-    created_by: str | None = attrs.field(default=None, validator=optional_id_field)
     version: int = 1
 
     def __attrs_post_init__(self) -> None:

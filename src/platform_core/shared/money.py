@@ -131,11 +131,3 @@ class Money:
             return f"{sign}{abs(self.amount)} {self.currency}"
         whole, fraction = divmod(abs(self.amount), 10**exponent)
         return f"{sign}{whole}.{fraction:0{exponent}d} {self.currency}"
-
-
-def require_non_negative(value: Money, field: str) -> Money:
-    if value.is_negative:
-        raise ValidationError(
-            f"{field} must not be negative", {"field": field, "value": str(value)}
-        )
-    return value

@@ -59,9 +59,6 @@ class InlineJobQueue:
         due = self._clock.now() + timedelta(seconds=delay_seconds)
         self.pending[key] = QueuedJob(queue, job, dict(payload), key, due)
 
-    def next_due_at(self) -> datetime | None:
-        return min((job.due_at for job in self.pending.values()), default=None)
-
     async def run_due(self) -> int:
         """Run every job due now (including ones those jobs enqueue); return how many ran."""
         ran = 0

@@ -101,3 +101,11 @@ class ExternalServiceError(DomainError):
     ) -> None:
         super().__init__(message, details)
         self.retryable = retryable
+
+
+class ServiceUnavailable(ExternalServiceError):
+    """A backing service (the database, the queue) cannot be reached right now; nothing was
+    changed and the same request can succeed later. Edges answer it with 503."""
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details, retryable=True)

@@ -31,6 +31,7 @@ class InMemoryDatabase:
         self.outbox: dict[str, OutboxEntry] = {}
         self.inbox: dict[tuple[str, str], datetime] = {}
         self.unique_keys: dict[tuple[str, str], str] = {}
+        self.idempotency: dict[tuple[str, str], Any] = {}
 
     def table(self, name: str) -> dict[str, Any]:
         return self.tables.setdefault(name, {})

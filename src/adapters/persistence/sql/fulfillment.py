@@ -1,0 +1,240 @@
+"""Tables, mappers and repositories of fulfillment orders, shipments and tracking events.
+
+Allocation limits hold in the schema too: a fulfillment item's allocated quantity never
+exceeds its ordered quantity, whatever a concurrent writer does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
+
+from adapters.persistence.sql.mapper import ChildMapper, RowMapper
+from adapters.persistence.sql.metadata import metadata
+from adapters.persistence.sql.repository import SqlRepository
+from adapters.persistence.sql.session import SqlSession
+from adapters.persistence.sql.types import Instant, Json
+from platform_core.fulfillment.model import (
+    FulfillmentItem,
+    FulfillmentOrder,
+    Shipment,
+    ShipmentItem,
+    ShipmentStatus,
+    ShipmentTrackingEvent,
+)
+
+fulfillment_orders = Table(
+    "fulfillment_orders",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=False, unique=True),
+    Column("company_id", String(64), nullable=False),
+    Column("origin", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("completed_at", Instant),
+    Column("cancelled_at", Instant),
+    Column("cancellation_reason", Text),
+    Column("version", Integer, nullable=False),
+    Index(None, "status"),
+    Index(None, "company_id", "created_at"),
+)
+
+fulfillment_items = Table(
+    "fulfillment_items",
+    metadata,
+    Column(
+        "fulfillment_order_id",
+        String(64),
+        ForeignKey("fulfillment_orders.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("position", Integer, nullable=False),
+    Column("id", String(64), primary_key=True),
+    Column("order_item_id", String(64), nullable=False),
+    Column("product_id", String(64), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("quantity_ordered", Integer, nullable=False),
+    Column("quantity_allocated", Integer, nullable=False),
+    Column("automation_scenario", String(50)),
+    CheckConstraint(
+        "quantity_allocated >= 0 AND quantity_allocated <= quantity_ordered",
+        name="allocated_within_ordered",
+    ),
+    Index(None, "fulfillment_order_id", "position"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("fulfillment_order_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("company_id", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("destination", Json, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("courier_code", String(40)),
+    Column("tracking_number", String(64)),
+    Column("tracking_url", Text),
+    Column("ready_at", Instant),
+    Column("in_transit_at", Instant),
+    Column("delivered_at", Instant),
+    Column("cancelled_at", Instant),
+    Column("cancellation_reason", Text),
+    Column("returned_at", Instant),
+    Column("last_tracking_status", String(30)),
+    Column("last_tracking_at", Instant),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("courier_code", "tracking_number"),
+    Index(None, "fulfillment_order_id", "created_at"),
+    Index(None, "order_id"),
+    Index(None, "status", "courier_code"),
+)
+
+shipment_items = Table(
+    "shipment_items",
+    metadata,
+    Column(
+        "shipment_id", String(64), ForeignKey("shipments.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("position", Integer, nullable=False),
+    Column("id", String(64), primary_key=True),
+    Column("fulfillment_item_id", String(64), nullable=False),
+    Column("order_item_id", String(64), nullable=False),
+    Column("product_id", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("automation_scenario", String(50)),
+    CheckConstraint("quantity > 0", name="positive_quantity"),
+    Index(None, "shipment_id", "position"),
+)
+
+shipment_tracking_events = Table(
+    "shipment_tracking_events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shipment_id", String(64), nullable=False),
+    # The carrier's event whole, its time with the offset the carrier reported.
+    Column("event", Json, nullable=False),
+    Column("dedupe_key", String(255), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("occurred_at", Instant, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("shipment_id", "dedupe_key"),
+    Index(None, "shipment_id", "occurred_at", "recorded_at"),
+)
+
+IN_FLIGHT = (ShipmentStatus.READY.value, ShipmentStatus.IN_TRANSIT.value)
+
+
+def _tracking_columns(record: ShipmentTrackingEvent) -> dict[str, Any]:
+    return {
+        "dedupe_key": record.dedupe_key,
+        "status": record.event.status.value,
+        "occurred_at": record.event.occurred_at,
+    }
+
+
+class SqlFulfillmentOrderRepository(SqlRepository[FulfillmentOrder]):
+    mapper = RowMapper(
+        FulfillmentOrder,
+        fulfillment_orders,
+        children={"items": ChildMapper(FulfillmentItem, fulfillment_items, "fulfillment_order_id")},
+    )
+    kind = "fulfillment_order"
+
+    def unique_details(self, aggregate: FulfillmentOrder) -> dict[str, Any]:
+        return {"order_id": aggregate.order_id}
+
+    async def find_by_order(self, order_id: str) -> FulfillmentOrder | None:
+        return await self._first(fulfillment_orders.c.order_id == order_id)
+
+
+class SqlShipmentRepository(SqlRepository[Shipment]):
+    mapper = RowMapper(
+        Shipment,
+        shipments,
+        children={"items": ChildMapper(ShipmentItem, shipment_items, "shipment_id")},
+    )
+    kind = "shipment"
+
+    def unique_details(self, aggregate: Shipment) -> dict[str, Any]:
+        return {
+            "courier_code": aggregate.courier_code,
+            "tracking_number": aggregate.tracking_number,
+        }
+
+    async def for_fulfillment(self, fulfillment_order_id: str) -> list[Shipment]:
+        return await self._where(
+            shipments.c.fulfillment_order_id == fulfillment_order_id,
+            order_by=(shipments.c.created_at, shipments.c.id),
+        )
+
+    async def find_by_tracking(self, courier_code: str, tracking_number: str) -> Shipment | None:
+        return await self._first(
+            shipments.c.courier_code == courier_code,
+            shipments.c.tracking_number == tracking_number,
+        )
+
+    async def in_flight(self, courier_code: str) -> list[Shipment]:
+        return await self._where(
+            shipments.c.courier_code == courier_code,
+            shipments.c.tracking_number.is_not(None),
+            shipments.c.status.in_(IN_FLIGHT),
+            order_by=(shipments.c.created_at, shipments.c.id),
+        )
+
+
+class SqlTrackingEventRepository(SqlRepository[ShipmentTrackingEvent]):
+    mapper = RowMapper(ShipmentTrackingEvent, shipment_tracking_events, derived=_tracking_columns)
+    kind = "shipment_tracking_event"
+
+    def unique_details(self, aggregate: ShipmentTrackingEvent) -> dict[str, Any]:
+        return {"shipment_id": aggregate.shipment_id, "dedupe_key": aggregate.dedupe_key}
+
+    async def recorded_keys(self, shipment_id: str, keys: Collection[str]) -> set[str]:
+        if not keys:
+            return set()
+        statement = select(shipment_tracking_events.c.dedupe_key).where(
+            shipment_tracking_events.c.shipment_id == shipment_id,
+            shipment_tracking_events.c.dedupe_key.in_(list(keys)),
+        )
+        return set((await self._session.execute(statement)).scalars())
+
+    async def for_shipment(self, shipment_id: str) -> list[ShipmentTrackingEvent]:
+        c = shipment_tracking_events.c
+        return await self._where(
+            c.shipment_id == shipment_id, order_by=(c.occurred_at, c.recorded_at, c.id)
+        )
+
+
+class FulfillmentTables:
+    """The fulfillment repositories over the unit of work's session."""
+
+    _session: SqlSession
+
+    @property
+    def fulfillment_orders(self) -> SqlFulfillmentOrderRepository:
+        return SqlFulfillmentOrderRepository(self._session)
+
+    @property
+    def shipments(self) -> SqlShipmentRepository:
+        return SqlShipmentRepository(self._session)
+
+    @property
+    def tracking_events(self) -> SqlTrackingEventRepository:
+        return SqlTrackingEventRepository(self._session)

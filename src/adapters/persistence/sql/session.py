@@ -1,0 +1,73 @@
+"""One unit of work's connection: statements, error translation and loaded versions.
+
+Database errors never leave the adapter raw: a unique or check violation becomes
+ConflictError (the state refuses the change), a lost or refused connection becomes
+ServiceUnavailable (retry later), anything else InternalError, each without SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Executable, Table, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from platform_core.shared.errors import ConflictError, InternalError, ServiceUnavailable
+
+
+def translate(error: DBAPIError) -> Exception:
+    """The taxonomy error for a database error (the SQL and parameters stay out of it)."""
+    if isinstance(error, IntegrityError):
+        return ConflictError(
+            "the change conflicts with stored data (a unique key or limit)",
+            {"constraint": _constraint_name(error)},
+        )
+    if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+        return ServiceUnavailable("the database is unavailable; try again")
+    return InternalError("the database refused the statement", {"error": type(error).__name__})
+
+
+def _constraint_name(error: IntegrityError) -> str | None:
+    diag = getattr(error.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return name if isinstance(name, str) else None
+
+
+class SqlSession:
+    """The connection of one unit of work and the versions of what it has read."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        # Child rows as last read or written, by (table, root id): unchanged children are not
+        # rewritten on update.
+        self.loaded_children: dict[tuple[str, str], object] = {}
+
+    async def execute(
+        self, statement: Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+    ) -> Result[Any]:
+        try:
+            if parameters is None:
+                return await self.connection.execute(statement)
+            return await self.connection.execute(statement, list(parameters))
+        except DBAPIError as error:
+            raise translate(error) from error
+
+    async def insert_new(self, table: Table, row: Mapping[str, Any]) -> bool:
+        """Insert `row` unless it collides with a primary or unique key; True if inserted.
+
+        A collision is reported, not raised by the database, so the transaction stays usable
+        and the caller raises the precise ConflictError.
+        """
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement: Executable = (
+            dialect_insert(table)
+            .values(dict(row))
+            .on_conflict_do_nothing()
+            .returning(literal_column("1"))
+        )
+        return (await self.execute(statement)).first() is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Protocol
 
 import attrs
 
@@ -17,15 +18,24 @@ from adapters.ids import UuidIdGenerator
 from adapters.legacy.fake import FakeLegacyBridge
 from adapters.notifications import LoggingNotifier
 from adapters.payments.fake import FakePaymentGateway
-from adapters.persistence.memory.store import InMemoryDatabase
-from adapters.persistence.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.persistence.memory.backend import InMemoryStore
+from adapters.persistence.sql import SqlDatabase
+from adapters.persistence.sql.engine import database_url
+from adapters.persistence.sql.migrate import upgrade
 from adapters.queues.inline import InlineJobQueue
 from platform_core.automation.service import RunAutomationStep, run_automation_step
+from platform_core.jobs.ports import JobsUnitOfWork
+from platform_core.legacy.ports import LegacyUnitOfWork
 from platform_core.lifecycle.dispatcher import DeliveryPolicy, DispatchReport, dispatch_due
+from platform_core.lifecycle.ports import LifecycleUnitOfWork
 from platform_core.lifecycle.reactions import subscriptions
 from platform_core.ports.core import Clock, IdGenerator, Notifier
+from platform_core.ports.idempotency import IdempotencyStore
 from platform_core.shared.errors import ValidationError
 
+MEMORY_URL = "memory://"
+# The embedded default: a SQLite file in the working directory, migrated on start.
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///platform-core.db"
 DEFAULT_WEBHOOK_SECRET = "whsec_platform_core_mock"
 DEFAULT_COURIER_SECRET = "simulator-secret"
 
@@ -34,7 +44,10 @@ DEFAULT_COURIER_SECRET = "simulator-secret"
 class Settings:
     """Where state lives and which outside services are real. Defaults: everything embedded."""
 
-    database_url: str = "memory://"
+    database_url: str = DEFAULT_DATABASE_URL
+    # None: migrate SQLite on start (the embedded default), leave PostgreSQL to
+    # `platform-core db upgrade` (a deploy step, run once, not by every process).
+    migrate_on_start: bool | None = None
     queue_url: str = "inline://"
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str = DEFAULT_WEBHOOK_SECRET
@@ -47,6 +60,7 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=env.get("PLATFORM_DATABASE_URL", defaults.database_url),
+            migrate_on_start=_flag(env.get("PLATFORM_MIGRATE_ON_START")),
             queue_url=env.get("PLATFORM_QUEUE_URL", defaults.queue_url),
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", defaults.stripe_webhook_secret),
@@ -56,6 +70,53 @@ class Settings:
             public_base_url=env.get("PLATFORM_PUBLIC_BASE_URL", defaults.public_base_url),
         )
 
+    @property
+    def should_migrate(self) -> bool:
+        if self.database_url == MEMORY_URL:
+            return False
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return database_url(self.database_url).get_backend_name() == "sqlite"
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or not value.strip():
+        return None
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValidationError(f"{value!r} is not a yes/no value", {"field": "migrate_on_start"})
+
+
+class PlatformUnitOfWork(LifecycleUnitOfWork, LegacyUnitOfWork, JobsUnitOfWork, Protocol):
+    """A unit of work over every context: what both persistence adapters provide."""
+
+
+class Store(Protocol):
+    """Where state lives: the in-memory store or a SQL database."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def unit_of_work(self, ids: IdGenerator) -> PlatformUnitOfWork: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    async def ping(self) -> bool: ...
+
+    async def dispose(self) -> None: ...
+
+
+def open_store(settings: Settings) -> Store:
+    """The store `settings.database_url` names, migrated first when `should_migrate`."""
+    if settings.database_url == MEMORY_URL:
+        return InMemoryStore()
+    if settings.should_migrate:
+        upgrade(settings.database_url)
+    return SqlDatabase(settings.database_url)
+
 
 @attrs.define
 class Dependencies:
@@ -63,15 +124,15 @@ class Dependencies:
 
     clock: Clock
     ids: IdGenerator
-    db: InMemoryDatabase
+    store: Store
     payments: FakePaymentGateway
     couriers: SimulatorCourierGateway
     bridge: FakeLegacyBridge
     queue: InlineJobQueue
     notifier: Notifier
 
-    def uow(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.db, self.ids)
+    def uow(self) -> PlatformUnitOfWork:
+        return self.store.unit_of_work(self.ids)
 
 
 @attrs.define
@@ -99,13 +160,14 @@ class Platform:
                 return rounds
         raise RuntimeError(f"work still pending after {max_rounds} rounds")
 
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.deps.store.dispose()
+
 
 def _check_supported(settings: Settings) -> None:
-    if settings.database_url != "memory://":
-        raise ValidationError(
-            f"database {settings.database_url!r} is not supported by this build; use memory://",
-            {"field": "database_url"},
-        )
+    if settings.database_url != MEMORY_URL:
+        database_url(settings.database_url)  # ValidationError for an unknown database
     if settings.stripe_secret_key:
         raise ValidationError(
             "a Stripe key is set but this build has only mock mode; unset STRIPE_SECRET_KEY",
@@ -135,7 +197,7 @@ def bootstrap(
     deps = Dependencies(
         clock=clock,
         ids=ids,
-        db=InMemoryDatabase(),
+        store=open_store(settings),
         payments=FakePaymentGateway(
             clock, settings.stripe_webhook_secret, settings.public_base_url
         ),

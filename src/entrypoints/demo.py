@@ -13,9 +13,9 @@ from typing import TextIO
 import attrs
 
 from adapters.clock import FixedClock
-from adapters.ids import SequentialIdGenerator
+from adapters.ids import SequentialIdGenerator, UuidIdGenerator
 from adapters.notifications import LoggingNotifier, RecordingNotifier
-from entrypoints.bootstrap import Dependencies, Platform, bootstrap
+from entrypoints.bootstrap import MEMORY_URL, Dependencies, Platform, Settings, bootstrap
 from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue, seed_catalogue
 from platform_core.automation.service import TriggerFallback, trigger_fallback
 from platform_core.fulfillment.model import (
@@ -43,6 +43,7 @@ from platform_core.orders.service import (
     handle_payment_notification,
     send_checkout,
 )
+from platform_core.ports.core import IdGenerator
 from platform_core.pricing.model import QuoteLine
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -67,10 +68,18 @@ class Demo:
     parcels: int = 0
 
     @classmethod
-    async def start(cls, out: TextIO) -> Demo:
+    async def start(
+        cls, out: TextIO, settings: Settings | None = None, ids: IdGenerator | None = None
+    ) -> Demo:
+        """A seeded platform; by default in memory with readable sequential ids."""
         clock = FixedClock(START)
         notifications = RecordingNotifier(forward_to=LoggingNotifier())
-        platform = bootstrap(clock=clock, ids=SequentialIdGenerator(), notifier=notifications)
+        platform = bootstrap(
+            settings or Settings(database_url=MEMORY_URL),
+            clock=clock,
+            ids=ids or SequentialIdGenerator(),
+            notifier=notifications,
+        )
         seeded = await seed_catalogue(platform.deps)
         platform.deps.bridge.put(
             CompanyRecord(COMPANY_MIRROR_ID, "Northwind Sensors Ltd", "active")
@@ -225,8 +234,17 @@ SCENARIOS: dict[str, Callable[[Demo], Awaitable[Order]]] = {
 }
 
 
-async def run_demo(scenario: str, out: TextIO) -> int:
-    demo = await Demo.start(out)
+async def run_demo(scenario: str, out: TextIO, database_url: str = MEMORY_URL) -> int:
+    """Run the scenarios; on a persistent database ids are UUIDs, so runs never collide."""
+    ids = None if database_url == MEMORY_URL else UuidIdGenerator()
+    demo = await Demo.start(out, Settings(database_url=database_url), ids)
+    try:
+        return await _run_scenarios(demo, scenario, out)
+    finally:
+        await demo.platform.close()
+
+
+async def _run_scenarios(demo: Demo, scenario: str, out: TextIO) -> int:
     names = list(SCENARIOS) if scenario == "all" else [scenario]
     for name in names:
         run = SCENARIOS[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.ids import SequentialIdGenerator
-from entrypoints.bootstrap import Settings, bootstrap
+from entrypoints.bootstrap import MEMORY_URL, Settings, bootstrap
 from entrypoints.cli.main import main
 from entrypoints.seed import seed_catalogue
 from platform_core.shared.errors import ValidationError
@@ -13,12 +13,14 @@ from platform_core.shared.errors import ValidationError
 
 async def test_seeding_twice_creates_nothing_new() -> None:
     """The second seed finds every record by its natural key and records no event."""
-    platform = bootstrap(ids=SequentialIdGenerator())
+    platform = bootstrap(Settings(database_url=MEMORY_URL), ids=SequentialIdGenerator())
     first = await seed_catalogue(platform.deps)
-    events_after_first = len(platform.deps.db.events)
+    async with platform.deps.uow() as uow:
+        events_after_first = len(await uow.outbox.entries(limit=1000))
     second = await seed_catalogue(platform.deps)
     assert second == first
-    assert len(platform.deps.db.events) == events_after_first
+    async with platform.deps.uow() as uow:
+        assert len(await uow.outbox.entries(limit=1000)) == events_after_first
 
 
 def test_demo_prints_every_scenario_completed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,7 +39,7 @@ def test_demo_prints_every_scenario_completed(capsys: pytest.CaptureFixture[str]
 def test_unsupported_settings_are_refused_clearly() -> None:
     """Asking for a backend this build lacks is a validation error naming the setting."""
     with pytest.raises(ValidationError) as raised:
-        bootstrap(Settings(database_url="postgresql://x"))
+        bootstrap(Settings(database_url="mysql://x"))
     assert raised.value.details["field"] == "database_url"
     env = Settings.from_env({"PLATFORM_QUEUE_URL": "redis://x"})
     with pytest.raises(ValidationError):

@@ -20,8 +20,15 @@ def examples() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("where", "code"), examples(), ids=[w for w, _ in examples()])
-def test_documented_example_runs(where: str, code: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_documented_example_runs(
+    where: str,
+    code: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Each Python block of the embedding docs executes without error and prints what it says."""
+    monkeypatch.chdir(tmp_path)  # the embedded default writes platform-core.db here
     exec(compile(code, where, "exec"), {"__name__": "__docs__"})
     printed = capsys.readouterr().out
     if "print(" in code:

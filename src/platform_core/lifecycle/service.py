@@ -40,11 +40,15 @@ async def cancel_order(deps: LifecycleDeps, command: CancelOrder) -> Order:
         order = await uow.orders.get(command.order_id)
         if order.status is OrderStatus.CANCELLED and order.refunded is not None:
             return order  # a repeated request after the whole cancellation went through
-        if order.status is not OrderStatus.PAID:
-            return await cancel_unpaid_order(
-                deps, CancelUnpaidOrder(order.id, command.reason, command.correlation_id)
-            )
-        fulfillment_id = await _unshipped_fulfillment(uow, order)
+        fulfillment_id = None
+        if order.status is OrderStatus.PAID:
+            fulfillment_id = await _unshipped_fulfillment(uow, order)
+    # Each step opens its own unit of work after this one has closed: on a database with a
+    # single writer (SQLite) a nested one would wait for the outer one forever.
+    if fulfillment_id is None:
+        return await cancel_unpaid_order(
+            deps, CancelUnpaidOrder(order.id, command.reason, command.correlation_id)
+        )
     await cancel_fulfillment(
         deps, CancelFulfillment(fulfillment_id, command.reason, command.correlation_id)
     )

@@ -168,3 +168,11 @@ async def test_timeline_has_business_and_courier_lanes_in_order(demo: Demo) -> N
     assert types.index("shipment.delivered") < types.index("automation.step_queued")
     assert {e.lane for e in timeline} == {Lane.BUSINESS, Lane.COURIER}
     assert [e.position for e in timeline] == sorted(e.position for e in timeline)
+
+
+async def test_unpaid_order_is_cancelled_without_a_refund(demo: Demo) -> None:
+    """cancel_order on a draft simply cancels it (no refund, no fulfillment involved)."""
+    order = await demo.draft([("GW-100", 1)])
+    cancelled = await cancel_order(demo.deps, CancelOrder(order.id, "changed our mind"))
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert cancelled.refunded is None

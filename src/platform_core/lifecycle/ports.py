@@ -7,6 +7,7 @@ from typing import Protocol
 from platform_core.automation.ports import AutomationDeps, AutomationUnitOfWork
 from platform_core.billing.ports import BillingDeps, BillingUnitOfWork
 from platform_core.fulfillment.ports import FulfillmentDeps, FulfillmentUnitOfWork
+from platform_core.lifecycle.metrics import OrdersMetricsReader
 from platform_core.orders.ports import OrdersDeps, OrdersUnitOfWork
 
 
@@ -14,6 +15,9 @@ class LifecycleUnitOfWork(
     OrdersUnitOfWork, BillingUnitOfWork, FulfillmentUnitOfWork, AutomationUnitOfWork, Protocol
 ):
     """A transaction that can read and write every context the lifecycle touches."""
+
+    @property
+    def metrics(self) -> OrdersMetricsReader: ...
 
 
 class LifecycleDeps(OrdersDeps, BillingDeps, FulfillmentDeps, AutomationDeps, Protocol):

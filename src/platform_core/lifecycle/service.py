@@ -10,6 +10,7 @@ import attrs
 from platform_core.billing.service import RefundOrderPayment, refund_order_payment
 from platform_core.fulfillment.model import FulfillmentStatus, ShipmentStatus
 from platform_core.fulfillment.service import CancelFulfillment, cancel_fulfillment
+from platform_core.lifecycle.metrics import OrdersMetrics
 from platform_core.lifecycle.ports import LifecycleDeps, LifecycleUnitOfWork
 from platform_core.orders.model import Order, OrderStatus, PaymentProvider
 from platform_core.orders.service import CancelUnpaidOrder, cancel_unpaid_order
@@ -165,3 +166,10 @@ async def _order_aggregates(uow: LifecycleUnitOfWork, order_id: str) -> list[tup
             tasks = await uow.manual_tasks.for_step(step.id)
             aggregates += [("manual_task", task.id) for task in tasks]
     return aggregates
+
+
+async def orders_metrics(deps: LifecycleDeps) -> OrdersMetrics:
+    """Outstanding orders, active fulfillments, shipments in flight, returns pending and
+    payment failures, counted now."""
+    async with deps.uow() as uow:
+        return await uow.metrics.orders_metrics(deps.clock.now())

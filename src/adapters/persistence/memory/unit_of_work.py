@@ -8,6 +8,7 @@ from adapters.persistence.memory.customers import CustomersTables
 from adapters.persistence.memory.fulfillment import FulfillmentTables
 from adapters.persistence.memory.jobs import JobsTables
 from adapters.persistence.memory.legacy import LegacyTables
+from adapters.persistence.memory.metrics import MetricsTables
 from adapters.persistence.memory.orders import OrderTables
 from adapters.persistence.memory.pricing import PricingTables
 from adapters.persistence.memory.uow import InMemoryUnitOfWorkBase
@@ -22,6 +23,7 @@ class InMemoryUnitOfWork(
     AutomationTables,
     LegacyTables,
     JobsTables,
+    MetricsTables,
     InMemoryUnitOfWorkBase,
 ):
     """One transaction over the whole in-memory database."""

@@ -19,6 +19,7 @@ from adapters.persistence.sql.customers import CustomersTables
 from adapters.persistence.sql.fulfillment import FulfillmentTables
 from adapters.persistence.sql.jobs import JobsTables
 from adapters.persistence.sql.legacy import LegacyTables
+from adapters.persistence.sql.metrics import MetricsTables
 from adapters.persistence.sql.orders import OrderTables
 from adapters.persistence.sql.outbox import SqlEventLog, SqlOutboxStore
 from adapters.persistence.sql.pricing import PricingTables
@@ -36,6 +37,7 @@ class SqlUnitOfWork(
     AutomationTables,
     LegacyTables,
     JobsTables,
+    MetricsTables,
 ):
     """One transaction over every context's tables; satisfies each context's unit of work."""
 

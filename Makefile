@@ -53,8 +53,8 @@ bench: ## run every bench/*.py script (they print their figures)
 docs: ## render docs/state-machines.md from the transition tables
 	$(BIN)/python scripts/render_state_machines.py
 
-run: $(STAMP) ## install if needed, then run the main job (the demo, for now)
-	$(BIN)/platform-core demo
+run: $(STAMP) ## install if needed, then run the main job (the demo on SQLite, for now)
+	$(BIN)/platform-core demo --database-url sqlite:///platform-core.db
 
 services: ## make sure PostgreSQL and Redis are up for the integration tests
 	bash scripts/services.sh

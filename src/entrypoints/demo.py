@@ -66,6 +66,8 @@ class Demo:
     out: TextIO
     notifications: RecordingNotifier
     parcels: int = 0
+    # Tracking numbers are unique per courier for ever: a run on a kept database needs its own.
+    tracking_prefix: str = "SIM"
 
     @classmethod
     async def start(
@@ -136,7 +138,7 @@ class Demo:
             if (quantities is None or oi.sku in quantities)
         )
         self.parcels += 1
-        tracking = f"SIM{self.parcels:09d}"
+        tracking = f"{self.tracking_prefix}{self.parcels:09d}"
         command = CreateShipment(
             fulfillment.id, await self._destination(), allocations, COURIER, tracking
         )
@@ -238,6 +240,8 @@ async def run_demo(scenario: str, out: TextIO, database_url: str = MEMORY_URL) -
     """Run the scenarios; on a persistent database ids are UUIDs, so runs never collide."""
     ids = None if database_url == MEMORY_URL else UuidIdGenerator()
     demo = await Demo.start(out, Settings(database_url=database_url), ids)
+    if ids is not None:
+        demo.tracking_prefix = f"SIM{ids.new_id('run')[-8:].upper()}"
     try:
         return await _run_scenarios(demo, scenario, out)
     finally:

@@ -9,14 +9,15 @@ from the same state: this is what keeps allocations within their limits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, func, select
 
 from adapters.persistence.sql.mapper import RowMapper
-from adapters.persistence.sql.session import SqlSession
+from adapters.persistence.sql.session import SqlSession, statements
 from platform_core.ports.core import Aggregate
 from platform_core.shared.errors import ConflictError, NotFoundError, StaleVersion
 
@@ -43,7 +44,7 @@ class SqlRepository(Generic[A]):
         return found
 
     async def find(self, entity_id: str) -> A | None:
-        found = await self._select(select(self._table).where(self._table.c.id == entity_id))
+        found = await self._select(statements(self._table).by_id, {"match_id": entity_id})
         return found[0] if found else None
 
     async def add(self, aggregate: A) -> A:
@@ -55,12 +56,8 @@ class SqlRepository(Generic[A]):
     async def update(self, aggregate: A) -> A:
         row = self.mapper.to_row(aggregate)
         row["version"] = aggregate.version + 1
-        statement = (
-            update(self._table)
-            .where(self._table.c.id == aggregate.id, self._table.c.version == aggregate.version)
-            .values(row)
-        )
-        result = await self._session.execute(statement)
+        row["match_id"], row["match_version"] = aggregate.id, aggregate.version
+        result = await self._session.execute(statements(self._table).update_versioned, row)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             await self._raise_not_updated(aggregate)
         stored: A = attrs.evolve(aggregate, version=aggregate.version + 1)  # type: ignore[misc]
@@ -90,8 +87,11 @@ class SqlRepository(Generic[A]):
         statement = select(func.count()).select_from(self._table).where(*conditions)
         return int((await self._session.execute(statement)).scalar_one())
 
-    async def _select(self, statement: Select[Any]) -> list[A]:
-        rows = [dict(row) for row in (await self._session.execute(statement)).mappings()]
+    async def _select(
+        self, statement: Select[Any], parameters: dict[str, Any] | None = None
+    ) -> list[A]:
+        result = await self._session.execute(statement, parameters)
+        rows = [dict(row) for row in result.mappings()]
         if not rows:
             return []
         children = await self._load_children([row["id"] for row in rows])
@@ -109,10 +109,10 @@ class SqlRepository(Generic[A]):
     ) -> dict[str, dict[str, list[dict[str, Any]]]]:
         loaded: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for name, child in self.mapper.children.items():
-            parent = child.table.c[child.parent_column]
-            statement = select(child.table).where(parent.in_(root_ids))
+            statement = _children_of(child.table, child.parent_column)
+            result = await self._session.execute(statement, {"root_ids": list(root_ids)})
             by_parent: dict[str, list[dict[str, Any]]] = {}
-            for row in (await self._session.execute(statement)).mappings():
+            for row in result.mappings():
                 by_parent.setdefault(row[child.parent_column], []).append(dict(row))
             loaded[name] = by_parent
         return loaded
@@ -126,7 +126,7 @@ class SqlRepository(Generic[A]):
         for name, rows in self.mapper.child_rows(aggregate).items():
             if rows:
                 child = self.mapper.children[name]
-                await self._session.execute(insert(child.table), rows)
+                await self._session.execute(statements(child.table).insert, rows)
         self._remember_children(aggregate)
 
     async def _replace_children(self, aggregate: A) -> None:
@@ -141,7 +141,7 @@ class SqlRepository(Generic[A]):
             await self._session.execute(delete(child.table).where(parent == aggregate.id))
             rows = child.to_rows(aggregate.id, getattr(aggregate, name))
             if rows:
-                await self._session.execute(insert(child.table), rows)
+                await self._session.execute(statements(child.table).insert, rows)
         self._remember_children(aggregate)
 
     # -- errors -------------------------------------------------------------------------------
@@ -168,3 +168,10 @@ class _Unknown:
 
 
 _UNKNOWN = _Unknown()
+
+
+@functools.cache
+def _children_of(table: Table, parent_column: str) -> Select[Any]:
+    """Child rows of several roots at once, built once per child table."""
+    parent = table.c[parent_column]
+    return select(table).where(parent.in_(bindparam("root_ids", expanding=True)))

@@ -7,10 +7,11 @@ ServiceUnavailable (retry later), anything else InternalError, each without SQL 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Executable, Table, literal_column
+from sqlalchemy import Executable, Select, Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -48,11 +49,16 @@ class SqlSession:
         self.loaded_children: dict[tuple[str, str], object] = {}
 
     async def execute(
-        self, statement: Executable, parameters: Sequence[Mapping[str, Any]] | None = None
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     ) -> Result[Any]:
+        """Run `statement`, with one row of parameters (a mapping) or many (a sequence)."""
         try:
             if parameters is None:
                 return await self.connection.execute(statement)
+            if isinstance(parameters, Mapping):
+                return await self.connection.execute(statement, dict(parameters))
             return await self.connection.execute(statement, list(parameters))
         except DBAPIError as error:
             raise translate(error) from error
@@ -63,11 +69,47 @@ class SqlSession:
         A collision is reported, not raised by the database, so the transaction stays usable
         and the caller raises the precise ConflictError.
         """
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement: Executable = (
-            dialect_insert(table)
-            .values(dict(row))
-            .on_conflict_do_nothing()
-            .returning(literal_column("1"))
+        statement = statements(table).insert_new(self.dialect)
+        return (await self.execute(statement, row)).first() is not None
+
+
+class TableStatements:
+    """A table's common statements, built once: building a statement and its cache key costs
+    more than running it on a warm connection. Rows are bound at execute time."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._insert_new: dict[str, Executable] = {}
+
+    @functools.cached_property
+    def insert(self) -> Executable:
+        return insert(self.table)
+
+    # Only aggregate roots have an id and a version; child tables never ask for these two.
+    @functools.cached_property
+    def by_id(self) -> Select[Any]:
+        return select(self.table).where(self.table.c.id == bindparam("match_id"))
+
+    @functools.cached_property
+    def update_versioned(self) -> Executable:
+        c = self.table.c
+        return update(self.table).where(
+            c.id == bindparam("match_id"), c.version == bindparam("match_version")
         )
-        return (await self.execute(statement)).first() is not None
+
+    def insert_new(self, dialect: str) -> Executable:
+        if dialect not in self._insert_new:
+            dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            self._insert_new[dialect] = (
+                dialect_insert(self.table).on_conflict_do_nothing().returning(literal_column("1"))
+            )
+        return self._insert_new[dialect]
+
+
+_STATEMENTS: dict[Table, TableStatements] = {}
+
+
+def statements(table: Table) -> TableStatements:
+    if table not in _STATEMENTS:
+        _STATEMENTS[table] = TableStatements(table)
+    return _STATEMENTS[table]

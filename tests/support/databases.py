@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from adapters.persistence.sql import SqlDatabase
@@ -64,12 +64,9 @@ def scratch_sqlite(directory: str) -> str:
 
 
 async def empty(database: SqlDatabase) -> None:
-    """Delete every row (schema and migrations stay) so each test starts clean."""
+    """Delete every row (schema and migrations stay) so each test starts clean. DELETE, not
+    TRUNCATE: on tables this small it is an order of magnitude faster on PostgreSQL."""
     async with database.engine.begin() as connection:
-        if database.backend == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            return
         for table in reversed(metadata.sorted_tables):
             await connection.execute(delete(table))
 

@@ -53,7 +53,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(MappingProxyType, _plain)
     # Free-form JSON (event and job payloads, legacy attributes) is validated by the model's
     # own converters; cattrs only hands it over.
-    free_form = (JsonValue, AttributeValue, Mapping[str, JsonValue])
+    free_form = (JsonValue, AttributeValue, AttributeValue | None, Mapping[str, JsonValue])
     converter.register_structure_hook_func(lambda kind: kind in free_form, _passthrough)
     return converter
 

@@ -8,12 +8,13 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-# JSONB on PostgreSQL (indexable, compact); SQLite stores the JSON text.
-Json = JSON().with_variant(JSONB(), "postgresql")
+# The JSON text as written, on both databases. Not JSONB: it refuses a \u0000 in a string and
+# stores numbers as decimals, so a float read back could change type or value; nothing queries
+# inside these documents, so the binary form would buy nothing.
+Json = JSON()
 
 
 class Instant(TypeDecorator[datetime]):

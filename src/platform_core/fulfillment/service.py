@@ -390,8 +390,10 @@ async def cancel_shipment(deps: FulfillmentDeps, command: CancelShipment) -> Shi
         fulfillment, shipment, events = fulfillment.cancel_shipment(
             shipment, at=deps.clock.now(), reason=command.reason
         )
-        await uow.fulfillment_orders.update(fulfillment)
+        # Shipment first, then its fulfillment order: the order every other shipment change
+        # writes them in, so two of them on one shipment wait for each other, never deadlock.
         shipment = await uow.shipments.update(shipment)
+        await uow.fulfillment_orders.update(fulfillment)
         await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return shipment

@@ -195,8 +195,21 @@ async def handle_payment_notification(
     Rules: each provider event id is handled once (a duplicate does nothing); an event that
     arrives out of order and would move the order backwards (a late `expired` after `paid`)
     is ignored; paid requires the full order total; refunds are billing's concern and are
-    ignored here.
+    ignored here. Two deliveries of one event racing each other: one applies it, the other
+    finds it handled and reports a duplicate.
     """
+    try:
+        return await _apply_notification(deps, notification)
+    except ConflictError:
+        async with deps.uow() as uow:
+            if await uow.outbox.already_handled(PAYMENT_INBOX, notification.event_id):
+                return PaymentNotificationResult("duplicate")
+        raise
+
+
+async def _apply_notification(
+    deps: OrdersDeps, notification: PaymentNotification
+) -> PaymentNotificationResult:
     async with deps.uow() as uow:
         if await uow.outbox.already_handled(PAYMENT_INBOX, notification.event_id):
             return PaymentNotificationResult("duplicate")

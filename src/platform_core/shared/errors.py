@@ -104,8 +104,10 @@ class ExternalServiceError(DomainError):
 
 
 class ServiceUnavailable(ExternalServiceError):
-    """A backing service (the database, the queue) cannot be reached right now; nothing was
-    changed and the same request can succeed later. Edges answer it with 503."""
+    """A backing service (the database, the queue) cannot be reached right now; the same
+    request can succeed later. Edges answer it with 503. Nothing was changed, except when the
+    connection was lost during the commit itself: then the change may have been stored, which
+    is why use cases and their callers are written to be safely retried."""
 
     def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message, details, retryable=True)

@@ -19,9 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from platform_core.shared.errors import ConflictError, InternalError, ServiceUnavailable
 
+# PostgreSQL's deadlock_detected and serialization_failure: this transaction lost a race and was
+# rolled back; the request may be retried, it is not an outage.
+LOST_RACE_STATES = frozenset({"40P01", "40001"})
+
 
 def translate(error: DBAPIError) -> Exception:
     """The taxonomy error for a database error (the SQL and parameters stay out of it)."""
+    if getattr(error.orig, "sqlstate", None) in LOST_RACE_STATES:
+        return ConflictError("the change collided with a concurrent one; retry", {})
     if isinstance(error, IntegrityError):
         return ConflictError(
             "the change conflicts with stored data (a unique key or limit)",

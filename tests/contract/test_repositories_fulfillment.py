@@ -3,15 +3,15 @@ every adapter."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from tests.contract.conftest import Backend
+from tests.support.contract import ROUND_TRIP, add_all, assert_round_trip, unique, update
 
 from platform_core.fulfillment.model import (
     AddressSnapshot,
@@ -24,56 +24,13 @@ from platform_core.fulfillment.model import (
     TrackingEvent,
     TrackingStatus,
 )
-from platform_core.shared.errors import ConflictError, NotFoundError, StaleVersion
+from platform_core.shared.errors import ConflictError
 from platform_core.testing.fulfillment import fulfillment_orders, shipments, tracking_events
 
-ROUND_TRIP = settings(
-    max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
-)
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 DESTINATION = AddressSnapshot(
     name="Acme Sensors Inc", lines=("1 King Street",), city="Toronto", country="CA"
 )
-
-Pick = Callable[[Any], Any]
-
-
-def unique(prefix: str) -> str:
-    """An id no other example or test uses (the database is not emptied between examples)."""
-    return f"{prefix}_{uuid4().hex[:12]}"
-
-
-async def add_all(backend: Backend, pick: Pick, *aggregates: Any) -> None:
-    """Add `aggregates` in one unit of work and commit it."""
-    async with backend.uow() as uow:
-        for aggregate in aggregates:
-            await pick(uow).add(aggregate)
-        await uow.commit()
-
-
-async def update(backend: Backend, pick: Pick, aggregate: Any) -> Any:
-    async with backend.uow() as uow:
-        stored = await pick(uow).update(aggregate)
-        await uow.commit()
-    return stored
-
-
-async def assert_round_trip(backend: Backend, pick: Pick, aggregate: Any, changed: Any) -> None:
-    """add then get gives the aggregate back; update gives version + 1 and get returns it; an
-    update from the old version is stale; an unknown id is not found."""
-    await add_all(backend, pick, aggregate)
-    async with backend.uow() as uow:
-        assert await pick(uow).get(aggregate.id) == aggregate
-        stored = await pick(uow).update(changed)
-        await uow.commit()
-    assert stored == attrs.evolve(changed, version=aggregate.version + 1)
-    async with backend.uow() as uow:
-        assert await pick(uow).get(aggregate.id) == stored
-        with pytest.raises(StaleVersion):
-            await pick(uow).update(changed)
-        assert await pick(uow).find(unique("missing")) is None
-        with pytest.raises(NotFoundError):
-            await pick(uow).get(unique("missing"))
 
 
 def _fulfillments(uow: Any) -> Any:

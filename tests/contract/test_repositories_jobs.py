@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import cast
-from uuid import uuid4
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from tests.contract.conftest import Backend
+from tests.support.contract import ROUND_TRIP, unique
 
 from platform_core.jobs.model import JobRun, JobStatus, retry_policy_for
 from platform_core.jobs.ports import JobRunFilter, JobsUnitOfWork
@@ -17,16 +17,8 @@ from platform_core.shared.errors import ConflictError, NotFoundError, StaleVersi
 from platform_core.shared.events import JsonValue
 from platform_core.testing.jobs import job_runs
 
-ROUND_TRIP = settings(
-    max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
-)
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ANY = JobRunFilter()
-
-
-def unique(prefix: str) -> str:
-    """An id no other example or test uses (the database is not emptied between examples)."""
-    return f"{prefix}_{uuid4().hex[:12]}"
 
 
 def jobs_uow(backend: Backend) -> JobsUnitOfWork:

@@ -3,16 +3,14 @@ every adapter."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from uuid import uuid4
 
 import attrs
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.contract.conftest import Backend
+from tests.support.contract import ROUND_TRIP, Pick, add_all, assert_round_trip, unique
 
 from platform_core.legacy.model import (
     AssetMirror,
@@ -23,52 +21,15 @@ from platform_core.legacy.model import (
     SyncReport,
 )
 from platform_core.legacy.ports import LegacyUnitOfWork
-from platform_core.shared.errors import NotFoundError, StaleVersion
 from platform_core.testing.legacy import mirror_lists, mirrors
 
-ROUND_TRIP = settings(
-    max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
-)
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 STALE_AFTER = timedelta(days=1)
-
-Pick = Callable[[Any], Any]
-
-
-def unique(prefix: str) -> str:
-    """An id no other example or test uses (the database is not emptied between examples)."""
-    return f"{prefix}_{uuid4().hex[:12]}"
 
 
 def legacy_uow(backend: Backend) -> LegacyUnitOfWork:
     """The backend's unit of work, seen through the legacy port (it holds every context)."""
     return cast(LegacyUnitOfWork, backend.uow())
-
-
-async def add_all(backend: Backend, pick: Pick, *aggregates: Any) -> None:
-    """Add `aggregates` in one unit of work and commit it."""
-    async with legacy_uow(backend) as uow:
-        for aggregate in aggregates:
-            await pick(uow).add(aggregate)
-        await uow.commit()
-
-
-async def assert_round_trip(backend: Backend, pick: Pick, aggregate: Any, changed: Any) -> None:
-    """add then get gives the aggregate back; update gives version + 1 and get returns it; an
-    update from the old version is stale; an unknown id is not found."""
-    await add_all(backend, pick, aggregate)
-    async with legacy_uow(backend) as uow:
-        assert await pick(uow).get(aggregate.id) == aggregate
-        stored = await pick(uow).update(changed)
-        await uow.commit()
-    assert stored == attrs.evolve(changed, version=aggregate.version + 1)
-    async with legacy_uow(backend) as uow:
-        assert await pick(uow).get(aggregate.id) == stored
-        with pytest.raises(StaleVersion):
-            await pick(uow).update(changed)
-        assert await pick(uow).find(unique("missing")) is None
-        with pytest.raises(NotFoundError):
-            await pick(uow).get(unique("missing"))
 
 
 def _companies(uow: Any) -> Any:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from tests.contract.conftest import Backend
+from tests.support.contract import ROUND_TRIP, unique
 
 from platform_core.orders.model import (
     Order,
@@ -24,16 +24,8 @@ from platform_core.shared.errors import StaleVersion
 from platform_core.shared.money import Money
 from platform_core.testing.orders import draft_orders
 
-ROUND_TRIP = settings(
-    max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
-)
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ANY = OrderFilter()
-
-
-def unique(prefix: str) -> str:
-    """An id no other example or test uses (the database is not emptied between examples)."""
-    return f"{prefix}_{uuid4().hex[:12]}"
 
 
 async def add_all(backend: Backend, *orders: Order) -> None:

@@ -11,7 +11,7 @@ from typing import TypeVar
 import attrs
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
+from tests.support.databases import libpq_url
 
 from adapters.ids import UuidIdGenerator
 from entrypoints.bootstrap import Platform, Settings, bootstrap
@@ -28,10 +28,6 @@ LOCK_POLLS = 500
 def settings_for(url: str) -> Settings:
     """What a deployed process uses: PostgreSQL, migrated beforehand by `db upgrade`."""
     return Settings(database_url=url, migrate_on_start=False)
-
-
-def libpq_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @attrs.define

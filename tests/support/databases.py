@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -34,7 +34,8 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _libpq(url: str) -> str:
+def libpq_url(url: str) -> str:
+    """`url` as libpq (psycopg.connect) reads it."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -42,7 +43,7 @@ def _libpq(url: str) -> str:
 def scratch_postgres() -> Iterator[str]:
     """A new, migrated PostgreSQL database, dropped afterwards."""
     try:
-        admin = psycopg.connect(_libpq(ADMIN_URL), autocommit=True, connect_timeout=5)
+        admin = psycopg.connect(libpq_url(ADMIN_URL), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         unavailable(f"PostgreSQL at {ADMIN_URL} is unreachable: {error}")
         raise  # unreachable: unavailable() always raises
@@ -69,6 +70,3 @@ async def empty(database: SqlDatabase) -> None:
     async with database.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(delete(table))
-
-
-Factory = Callable[[], object]

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.sql.automation import AutomationTables
 from adapters.persistence.sql.billing import BillingTables
@@ -44,15 +44,13 @@ class SqlUnitOfWork(
     def __init__(self, engine: AsyncEngine, ids: IdGenerator) -> None:
         self._engine = engine
         self._ids = ids
-        self._connection: AsyncConnection | None = None
+        self._current: SqlSession | None = None
 
     @property
     def _session(self) -> SqlSession:  # type: ignore[override]
         if self._current is None:
             raise InternalError("the unit of work is used outside its `async with` block")
         return self._current
-
-    _current: SqlSession | None = None
 
     @property
     def events(self) -> SqlEventLog:
@@ -72,7 +70,6 @@ class SqlUnitOfWork(
         except DBAPIError as error:
             await connection.close()
             raise translate(error) from error
-        self._connection = connection
         self._current = SqlSession(connection)
         return self
 
@@ -97,9 +94,10 @@ class SqlUnitOfWork(
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection, self._current = self._connection, None, None
-        if connection is None:
+        session, self._current = self._current, None
+        if session is None:
             return
+        connection = session.connection
         try:
             await connection.rollback()
         except DBAPIError:

@@ -126,6 +126,58 @@ class TestCompanies:
             assert await uow.companies.by_mirror_id("mir_2") == second
             assert await uow.companies.by_mirror_id("mir_3") is None
 
+    async def test_list_is_oldest_first_and_pages(self, backend: Backend) -> None:
+        """Companies come oldest first, ties by id; limit and offset page through them."""
+        await add_all(
+            backend,
+            _companies,
+            company("mir_c", "cmp_c", minutes=5),
+            company("mir_b", "cmp_b", minutes=1),
+            company("mir_a", "cmp_a", minutes=1),
+            company("mir_d", "cmp_d", minutes=0),
+        )
+        async with backend.uow() as uow:
+            every = await uow.companies.list(10, 0)
+            page = await uow.companies.list(2, 1)
+            assert await uow.companies.list(10, 4) == []
+        assert [c.id for c in every] == ["cmp_d", "cmp_a", "cmp_b", "cmp_c"]
+        assert [c.id for c in page] == ["cmp_a", "cmp_b"]
+
+    async def test_list_by_name_matches_a_folded_substring(self, backend: Backend) -> None:
+        """`name` matches anywhere in the name ignoring case, also beyond ASCII (ß is ss);
+        % and _ are plain characters, not wildcards; the filter combines with paging."""
+        names = {
+            "cmp_1": "Acme Sensors",
+            "cmp_2": "NORTHWIND sensors Ltd",
+            "cmp_3": "Große Straße GmbH",
+            "cmp_4": "100% Uptime_Co",
+            "cmp_5": "Borealis",
+        }
+        await add_all(
+            backend,
+            _companies,
+            *(
+                attrs.evolve(company(f"mir_{i}", i, minutes=n), name=name)
+                for n, (i, name) in enumerate(names.items())
+            ),
+        )
+
+        async def found(name: str, limit: int = 10, offset: int = 0) -> list[str]:
+            async with backend.uow() as uow:
+                return [c.id for c in await uow.companies.list(limit, offset, name)]
+
+        assert await found("SENSORS") == ["cmp_1", "cmp_2"]
+        assert await found("sensors", limit=1, offset=1) == ["cmp_2"]
+        assert await found("wind  SENS") == ["cmp_2"]
+        assert await found("STRASSE") == ["cmp_3"]
+        assert await found("große") == ["cmp_3"]
+        assert await found("0%") == ["cmp_4"]
+        assert await found("e_c") == ["cmp_4"]
+        assert await found("%") == ["cmp_4"]
+        assert await found("a_m") == []
+        assert await found("zeta") == []
+        assert len(await found("")) == 5
+
 
 class TestContacts:
     async def test_for_company_lists_active_contacts_oldest_first(self, backend: Backend) -> None:

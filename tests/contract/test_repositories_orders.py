@@ -128,3 +128,16 @@ class TestOrders:
         async with backend.uow() as uow:
             assert await uow.orders.find_by_checkout_session("cs_1") == with_checkout
             assert await uow.orders.find_by_checkout_session("cs_unknown") is None
+
+    async def test_find_by_item(self, backend: Backend) -> None:
+        """The order holding an item, whichever of its items is asked for; None for an unknown
+        item."""
+        first, second = order("ord_1"), order("ord_2")
+        two_items = attrs.evolve(
+            second, items=(*second.items, attrs.evolve(second.items[0], id=unique("oit")))
+        )
+        await add_all(backend, first, two_items)
+        async with backend.uow() as uow:
+            assert await uow.orders.find_by_item(first.items[0].id) == first
+            assert await uow.orders.find_by_item(two_items.items[1].id) == two_items
+            assert await uow.orders.find_by_item("oit_unknown") is None

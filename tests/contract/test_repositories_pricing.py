@@ -33,6 +33,7 @@ from platform_core.testing.pricing import (
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 GLOBAL, REGIONAL = PriceBookScope.GLOBAL, PriceBookScope.REGIONAL
+HOUR = timedelta(hours=1)
 
 
 def _products(uow: Any) -> Any:
@@ -310,3 +311,62 @@ class TestPriceAgreements:
         assert [a.id for a in at_end] == ["pag_1"]
         assert sorted(a.id for a in later) == ["pag_1", "pag_2"]
         assert sorted(a.id for a in unsynced) == ["pag_1", "pag_3", "pag_4"]
+
+
+class TestCatalogueListings:
+    async def test_products_list_in_sku_order_and_pages(self, backend: Backend) -> None:
+        """Products come in SKU order, inactive ones included; limit and offset page."""
+        retired = attrs.evolve(product("B-200", "prd_b"), active=False)
+        await add_all(
+            backend, _products, product("C-300", "prd_c"), retired, product("A-100", "prd_a")
+        )
+        async with backend.uow() as uow:
+            every = await uow.products.list(10, 0)
+            page = await uow.products.list(1, 1)
+            assert await uow.products.list(10, 3) == []
+        assert [p.sku for p in every] == ["A-100", "B-200", "C-300"]
+        assert page == [retired]
+
+    async def test_price_books_list_oldest_first_and_pages(self, backend: Backend) -> None:
+        """Books come oldest first (ties by id), inactive ones included; limit and offset page."""
+        late = attrs.evolve(book(GLOBAL, "CAD", book_id="pbk_c"), created_at=AT + HOUR)
+        tie_b = book(REGIONAL, "CAD", "CA", book_id="pbk_b")
+        tie_a = book(REGIONAL, "CAD", "CA-ON", active=False, book_id="pbk_a")
+        await add_all(backend, _books, late, tie_b, tie_a)
+        async with backend.uow() as uow:
+            every = await uow.price_books.list(10, 0)
+            page = await uow.price_books.list(2, 1)
+            assert await uow.price_books.list(10, 3) == []
+        assert [b.id for b in every] == ["pbk_a", "pbk_b", "pbk_c"]
+        assert [b.id for b in page] == ["pbk_b", "pbk_c"]
+
+    async def test_entries_for_book_oldest_first(self, backend: Backend) -> None:
+        """for_book lists one book's entries oldest first (ties by id), whatever their sync
+        state; a book without entries has none."""
+        late = entry("pbk_1", "prd_1", "pbe_c", minutes=5)
+        tie_b = synced(entry("pbk_1", "prd_2", "pbe_b", minutes=1))
+        tie_a = entry("pbk_1", "prd_3", "pbe_a", minutes=1)
+        other = entry("pbk_2", "prd_1", "pbe_d")
+        await add_all(backend, _entries, late, tie_b, tie_a, other)
+        async with backend.uow() as uow:
+            found = await uow.price_book_entries.for_book("pbk_1")
+            assert await uow.price_book_entries.for_book("pbk_empty") == []
+        assert [e.id for e in found] == ["pbe_a", "pbe_b", "pbe_c"]
+        assert found[1] == tie_b
+
+    async def test_agreements_list_all_or_one_company(self, backend: Backend) -> None:
+        """Agreements of every status oldest first (ties by id), only one company's when asked;
+        limit and offset page."""
+        late = active(agreement("cmp_1", agreement_id="pag_c", minutes=5))
+        tie_b = agreement("cmp_2", agreement_id="pag_b", minutes=1)
+        tie_a, _ = agreement("cmp_1", agreement_id="pag_a", minutes=1).cancel(at=AT, reason="x")
+        await add_all(backend, _agreements, late, tie_b, tie_a)
+        async with backend.uow() as uow:
+            every = await uow.price_agreements.list(None, 10, 0)
+            mine = await uow.price_agreements.list("cmp_1", 10, 0)
+            page = await uow.price_agreements.list(None, 1, 1)
+            assert await uow.price_agreements.list("cmp_unknown", 10, 0) == []
+            assert await uow.price_agreements.list("cmp_1", 10, 2) == []
+        assert [a.id for a in every] == ["pag_a", "pag_b", "pag_c"]
+        assert [a.id for a in mine] == ["pag_a", "pag_c"]
+        assert page == [tie_b]

@@ -232,6 +232,12 @@ def _changed_fields(current: object, changes: Mapping[str, Any]) -> list[str]:
     return [name for name, value in changes.items() if getattr(current, name) != value]
 
 
+def search_key(text: str) -> str:
+    """The form a name is searched in: case-folded ("STRASSE" finds "Straße") with its
+    whitespace collapsed, so every store matches a search the same way."""
+    return " ".join(text.casefold().split())
+
+
 # -- Company ---------------------------------------------------------------------------------
 
 
@@ -279,6 +285,11 @@ class Company:
         return company, [
             _event(CustomerEvent.COMPANY_CREATED, "company", company.id, at, company.snapshot())
         ]
+
+    @property
+    def name_search_key(self) -> str:
+        """The name as `search_key` folds it; company searches match substrings of it."""
+        return search_key(self.name)
 
     def primary_contact(self, role: ContactRole) -> str | None:
         """The id of the company's primary contact for `role`, if one is set."""

@@ -15,6 +15,11 @@ class CompanyRepository(Repository[Company], Protocol):
         """The company wrapping `company_mirror_id`, if any."""
         ...
 
+    async def list(self, limit: int, offset: int, name: str | None = None) -> list[Company]:
+        """Companies oldest first (ties by id); with `name`, only those whose name contains
+        it, compared in `search_key` form (case-insensitive)."""
+        ...
+
 
 class ContactRepository(Repository[Contact], Protocol):
     """Contacts; an active contact's normalised e-mail is unique within its company."""

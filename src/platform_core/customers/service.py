@@ -63,6 +63,20 @@ async def get_company(deps: CustomersDeps, company_id: str) -> Company:
         return await uow.companies.get(company_id)
 
 
+async def list_companies(
+    deps: CustomersDeps, limit: int = 50, offset: int = 0, name: str | None = None
+) -> list[Company]:
+    """Companies oldest first, a page at a time.
+
+    Rules: limit 1..500 and offset >= 0 (ValidationError); `name` keeps the companies whose
+    name contains it, ignoring case and repeated blanks.
+    """
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ValidationError("limit must be 1..500 and offset >= 0", {"field": "limit"})
+    async with deps.uow() as uow:
+        return await uow.companies.list(limit, offset, name)
+
+
 @attrs.frozen
 class UpdateCompanyDefaults:
     """A partial update: fields left UNCHANGED keep their value, None clears an address."""

@@ -10,7 +10,7 @@ import attrs
 from platform_core.billing.service import RefundOrderPayment, refund_order_payment
 from platform_core.fulfillment.model import FulfillmentStatus, ShipmentStatus
 from platform_core.fulfillment.service import CancelFulfillment, cancel_fulfillment
-from platform_core.lifecycle.metrics import OrdersMetrics
+from platform_core.lifecycle.metrics import OperationsMetrics, OrdersMetrics
 from platform_core.lifecycle.ports import LifecycleDeps, LifecycleUnitOfWork
 from platform_core.orders.model import Order, OrderStatus, PaymentProvider
 from platform_core.orders.service import CancelUnpaidOrder, cancel_unpaid_order
@@ -173,3 +173,10 @@ async def orders_metrics(deps: LifecycleDeps) -> OrdersMetrics:
     payment failures, counted now."""
     async with deps.uow() as uow:
         return await uow.metrics.orders_metrics(deps.clock.now())
+
+
+async def operations_metrics(deps: LifecycleDeps) -> OperationsMetrics:
+    """Outbox backlog and dead letters, the oldest undelivered event, automation steps failed
+    for good, open Ops tasks and failed job runs, counted now."""
+    async with deps.uow() as uow:
+        return await uow.metrics.operations_metrics(deps.clock.now())

@@ -33,6 +33,10 @@ class OrderRepository(Repository[Order], Protocol):
 
     async def find_by_checkout_session(self, session_id: str) -> Order | None: ...
 
+    async def find_by_item(self, order_item_id: str) -> Order | None:
+        """The order holding the item `order_item_id`, if any."""
+        ...
+
 
 class OrdersUnitOfWork(PricingUnitOfWork, Protocol):
     """A transaction over orders; includes pricing because drafting and checkout re-price."""

@@ -31,6 +31,7 @@ from platform_core.shared.errors import (
     ConflictError,
     IllegalTransition,
     InternalError,
+    NotFoundError,
     ValidationError,
 )
 from platform_core.shared.events import DomainEvent
@@ -93,6 +94,16 @@ async def _check_billing_party(uow: OrdersUnitOfWork, command: CreateDraftOrder)
 async def get_order(deps: OrdersDeps, order_id: str) -> Order:
     async with deps.uow() as uow:
         return await uow.orders.get(order_id)
+
+
+async def get_order_item(deps: OrdersDeps, order_item_id: str) -> tuple[Order, OrderItem]:
+    """An order item with the order it belongs to (its price snapshot tells how it was
+    priced). Rules: an unknown item is a NotFoundError of kind `order_item`."""
+    async with deps.uow() as uow:
+        order = await uow.orders.find_by_item(order_item_id)
+    if order is None:
+        raise NotFoundError.of("order_item", order_item_id)
+    return order, order.item(order_item_id)
 
 
 async def list_orders(
@@ -307,3 +318,94 @@ async def cancel_unpaid_order(deps: OrdersDeps, command: CancelUnpaidOrder) -> O
         await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return order
+
+
+# -- the Ops status override -----------------------------------------------------------------
+
+
+@attrs.frozen
+class SetOrderStatus:
+    """Move an order to `status` by hand (Ops). `reason` explains a cancellation or a payment
+    failure; `reference` identifies the payment when marking an order paid."""
+
+    order_id: str
+    status: OrderStatus
+    reason: str | None = None
+    reference: str | None = None
+    correlation_id: str | None = None
+
+
+# The states Ops may set by hand; the others are reached only through their own use cases
+# (draft by creating, checkout_sent by sending a checkout).
+OPS_STATUS_TARGETS = (
+    OrderStatus.PAID,
+    OrderStatus.CANCELLED,
+    OrderStatus.PAYMENT_PROCESSING,
+    OrderStatus.PAYMENT_FAILED,
+    OrderStatus.CHECKOUT_EXPIRED,
+)
+
+
+async def set_order_status(deps: OrdersDeps, command: SetOrderStatus) -> Order:
+    """Apply an Ops override of an order's status, through the same transitions and events as
+    the normal path; the order machine still decides what is legal (ConflictError otherwise).
+
+    Rules:
+    - `paid` records a manual payment of the order total (`record_manual_order_payment`):
+      `reference` (the wire or cheque reference) is required; emits order.paid, so the
+      fulfillment order and the invoice follow as for a card payment.
+    - `cancelled` cancels an unpaid order (`cancel_unpaid_order`); `reason` is required. A paid
+      order is refused here: cancelling it refunds the payment and cancels its fulfillment,
+      which is the lifecycle's `cancel_order` (orders cannot call the lifecycle, which depends
+      on orders).
+    - `payment_processing`, `payment_failed` and `checkout_expired` apply the trigger a payment
+      provider notification applies, with the same events (order.payment_processing,
+      order.payment_failed with `reason` or "payment failed", order.checkout_expired).
+    - any other target is a ValidationError listing the allowed ones.
+    """
+    target = command.status
+    if target not in OPS_STATUS_TARGETS:
+        raise ValidationError(
+            f"an order cannot be set to {target!r} by hand; allowed: "
+            + ", ".join(OPS_STATUS_TARGETS),
+            {"field": "status", "allowed": [str(status) for status in OPS_STATUS_TARGETS]},
+        )
+    if target == OrderStatus.PAID:
+        return await _mark_paid_by_hand(deps, command)
+    if target == OrderStatus.CANCELLED:
+        reason = _required_text(command.reason, "reason", "a cancellation needs a reason")
+        return await cancel_unpaid_order(
+            deps, CancelUnpaidOrder(command.order_id, reason, command.correlation_id)
+        )
+    async with deps.uow() as uow:
+        order = await uow.orders.get(command.order_id)
+        at = deps.clock.now()
+        if target == OrderStatus.PAYMENT_PROCESSING:
+            order, events = order.start_processing(at)
+        elif target == OrderStatus.PAYMENT_FAILED:
+            order, events = order.fail_payment(command.reason or "payment failed", at)
+        else:
+            order, events = order.expire_checkout(at)
+        order = await uow.orders.update(order)
+        await uow.events.record(events, command.correlation_id)
+        await uow.commit()
+    return order
+
+
+async def _mark_paid_by_hand(deps: OrdersDeps, command: SetOrderStatus) -> Order:
+    reference = _required_text(
+        command.reference, "reference", "marking an order paid needs the payment's reference"
+    )
+    # The manual payment must equal the total; an Ops override pays the whole order, and an
+    # order's total never changes after drafting, so reading it first is safe.
+    order = await get_order(deps, command.order_id)
+    return await record_manual_order_payment(
+        deps,
+        RecordManualOrderPayment(order.id, reference, order.total, command.correlation_id),
+    )
+
+
+def _required_text(value: str | None, field: str, message: str) -> str:
+    if value is None or not value.strip():
+        raise ValidationError(message, {"field": field})
+    return value.strip()

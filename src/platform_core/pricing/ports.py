@@ -29,6 +29,10 @@ class ProductRepository(Repository[Product], Protocol):
         """The products among `product_ids` that exist (unknown ids are skipped)."""
         ...
 
+    async def list(self, limit: int, offset: int) -> list[Product]:
+        """Products in SKU order."""
+        ...
+
 
 class PriceBookRepository(Repository[PriceBook], Protocol):
     """Price books; at most one active book per (scope, region, currency)."""
@@ -45,6 +49,10 @@ class PriceBookRepository(Repository[PriceBook], Protocol):
         self, scope: PriceBookScope, region: str | None, currency: str
     ) -> PriceBook | None:
         """The active book with exactly this scope, region and currency, if any."""
+        ...
+
+    async def list(self, limit: int, offset: int) -> list[PriceBook]:
+        """Books oldest first (ties by id), inactive ones included."""
         ...
 
 
@@ -65,6 +73,10 @@ class PriceBookEntryRepository(Repository[PriceBookEntry], Protocol):
         """Entries whose Stripe price is not synced (never synced, failed or repriced)."""
         ...
 
+    async def for_book(self, price_book_id: str) -> list[PriceBookEntry]:
+        """The book's entries, oldest first (ties by id)."""
+        ...
+
 
 class PriceAgreementRepository(Repository[PriceAgreement], Protocol):
     """Company price agreements."""
@@ -81,6 +93,10 @@ class PriceAgreementRepository(Repository[PriceAgreement], Protocol):
 
     async def with_unsynced_prices(self) -> list[PriceAgreement]:
         """Draft or active agreements with at least one price not synced with Stripe."""
+        ...
+
+    async def list(self, company_id: str | None, limit: int, offset: int) -> list[PriceAgreement]:
+        """Agreements of every status oldest first (ties by id), only `company_id`'s when given."""
         ...
 
 

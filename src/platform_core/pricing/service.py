@@ -588,3 +588,58 @@ def _unsynced(
     return UnsyncedPrice(
         kind, target_id, product.id, product.sku, product.name, price.unit_amount, price.stripe
     )
+
+
+# -- reading the catalogue -------------------------------------------------------------------
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ValidationError("limit must be 1..500 and offset >= 0", {"field": "limit"})
+
+
+async def get_product(deps: PricingDeps, product_id: str) -> Product:
+    async with deps.uow() as uow:
+        return await uow.products.get(product_id)
+
+
+async def list_products(deps: PricingDeps, limit: int = 50, offset: int = 0) -> list[Product]:
+    """Products in SKU order, inactive ones included. Rules: limit 1..500, offset >= 0."""
+    _check_page(limit, offset)
+    async with deps.uow() as uow:
+        return await uow.products.list(limit, offset)
+
+
+async def get_price_book(deps: PricingDeps, price_book_id: str) -> PriceBook:
+    async with deps.uow() as uow:
+        return await uow.price_books.get(price_book_id)
+
+
+async def list_price_books(deps: PricingDeps, limit: int = 50, offset: int = 0) -> list[PriceBook]:
+    """Price books oldest first, inactive ones included. Rules: limit 1..500, offset >= 0."""
+    _check_page(limit, offset)
+    async with deps.uow() as uow:
+        return await uow.price_books.list(limit, offset)
+
+
+async def list_price_book_entries(deps: PricingDeps, price_book_id: str) -> list[PriceBookEntry]:
+    """Every entry of a price book, oldest first. Rules: the book exists (NotFoundError), so
+    an unknown book is not mistaken for an empty one."""
+    async with deps.uow() as uow:
+        await uow.price_books.get(price_book_id)
+        return await uow.price_book_entries.for_book(price_book_id)
+
+
+async def get_agreement(deps: PricingDeps, agreement_id: str) -> PriceAgreement:
+    async with deps.uow() as uow:
+        return await uow.price_agreements.get(agreement_id)
+
+
+async def list_agreements(
+    deps: PricingDeps, company_id: str | None = None, limit: int = 50, offset: int = 0
+) -> list[PriceAgreement]:
+    """Price agreements of every status oldest first, only one company's when `company_id` is
+    given (an unknown company has none). Rules: limit 1..500, offset >= 0."""
+    _check_page(limit, offset)
+    async with deps.uow() as uow:
+        return await uow.price_agreements.list(company_id, limit, offset)

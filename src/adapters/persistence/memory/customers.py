@@ -13,7 +13,7 @@ import attrs
 
 from adapters.persistence.memory.store import InMemoryRepository, Transaction
 from platform_core.customers.cleaning import normalise_email
-from platform_core.customers.model import Address, Company, Contact
+from platform_core.customers.model import Address, Company, Contact, search_key
 from platform_core.shared.errors import ConflictError
 
 # Separates the company id from the value in index keys; it cannot occur in either.
@@ -95,6 +95,12 @@ class InMemoryCompanyRepository(InMemoryRepository[Company]):
     async def by_mirror_id(self, company_mirror_id: str) -> Company | None:
         found = self._where(lambda company: company.company_mirror_id == company_mirror_id)
         return found[0] if found else None
+
+    async def list(self, limit: int, offset: int, name: str | None = None) -> list[Company]:
+        wanted = None if name is None else search_key(name)
+        rows = self._where(lambda company: wanted is None or wanted in company.name_search_key)
+        rows.sort(key=lambda company: (company.created_at, company.id))
+        return rows[offset : offset + limit]
 
 
 class InMemoryContactRepository(InMemoryRepository[Contact]):

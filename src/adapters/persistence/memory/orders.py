@@ -22,6 +22,10 @@ class InMemoryOrderRepository(InMemoryRepository[Order]):
         )
         return found[0] if found else None
 
+    async def find_by_item(self, order_item_id: str) -> Order | None:
+        found = self._where(lambda o: any(item.id == order_item_id for item in o.items))
+        return found[0] if found else None
+
 
 def _matches(order: Order, filters: OrderFilter) -> bool:
     return (

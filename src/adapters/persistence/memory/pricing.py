@@ -39,6 +39,10 @@ class InMemoryProductRepository(InMemoryRepository[Product]):
     async def by_ids(self, product_ids: Collection[str]) -> list[Product]:
         return self._where(lambda product: product.id in product_ids)
 
+    async def list(self, limit: int, offset: int) -> list[Product]:
+        rows = sorted(self._all(), key=lambda product: product.sku)
+        return rows[offset : offset + limit]
+
 
 def _active_book_key(book: PriceBook) -> str:
     return f"{book.scope}:{book.region or '*'}:{book.currency}"
@@ -73,6 +77,10 @@ class InMemoryPriceBookRepository(InMemoryRepository[PriceBook]):
         )
         return found[0] if found else None
 
+    async def list(self, limit: int, offset: int) -> list[PriceBook]:
+        rows = sorted(self._all(), key=lambda book: (book.created_at, book.id))
+        return rows[offset : offset + limit]
+
 
 class InMemoryPriceBookEntryRepository(InMemoryRepository[PriceBookEntry]):
     table = "price_book_entries"
@@ -100,6 +108,10 @@ class InMemoryPriceBookEntryRepository(InMemoryRepository[PriceBookEntry]):
 
     async def unsynced(self) -> list[PriceBookEntry]:
         rows = self._where(lambda entry: entry.stripe_sync_status is not StripeSyncStatus.SYNCED)
+        return sorted(rows, key=lambda entry: (entry.created_at, entry.id))
+
+    async def for_book(self, price_book_id: str) -> list[PriceBookEntry]:
+        rows = self._where(lambda entry: entry.price_book_id == price_book_id)
         return sorted(rows, key=lambda entry: (entry.created_at, entry.id))
 
 
@@ -139,6 +151,13 @@ class InMemoryPriceAgreementRepository(InMemoryRepository[PriceAgreement]):
             )
         )
         return sorted(rows, key=lambda agreement: (agreement.created_at, agreement.id))
+
+    async def list(self, company_id: str | None, limit: int, offset: int) -> list[PriceAgreement]:
+        rows = self._where(
+            lambda agreement: company_id is None or agreement.company_id == company_id
+        )
+        rows.sort(key=lambda agreement: (agreement.created_at, agreement.id))
+        return rows[offset : offset + limit]
 
 
 class PricingTables:

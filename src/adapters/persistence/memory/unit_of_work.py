@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.persistence.memory.access import AccessTables
 from adapters.persistence.memory.automation import AutomationTables
 from adapters.persistence.memory.billing import BillingTables
 from adapters.persistence.memory.customers import CustomersTables
@@ -24,6 +25,7 @@ class InMemoryUnitOfWork(
     LegacyTables,
     JobsTables,
     MetricsTables,
+    AccessTables,
     InMemoryUnitOfWorkBase,
 ):
     """One transaction over the whole in-memory database."""

@@ -27,7 +27,7 @@ from adapters.persistence.sql.repository import SqlRepository
 from adapters.persistence.sql.session import SqlSession
 from adapters.persistence.sql.types import Instant, Json
 from platform_core.customers.cleaning import normalise_email
-from platform_core.customers.model import Address, Company, Contact
+from platform_core.customers.model import Address, Company, Contact, search_key
 
 companies = Table(
     "companies",
@@ -42,6 +42,9 @@ companies = Table(
     Column("primary_contacts", Json, nullable=False),
     Column("created_at", Instant, nullable=False),
     Column("version", Integer, nullable=False),
+    # The name as searches compare it (Company.name_search_key), folded here rather than by
+    # the database: SQLite's lower() only folds ASCII.
+    Column("name_search_key", Text, nullable=False),
     Index(None, "created_at", "id"),
 )
 
@@ -98,6 +101,10 @@ addresses = Table(
 )
 
 
+def _company_columns(company: Company) -> dict[str, Any]:
+    return {"name_search_key": company.name_search_key}
+
+
 def _contact_columns(contact: Contact) -> dict[str, Any]:
     return {"email_normalised": contact.normalised_email}
 
@@ -107,7 +114,7 @@ def _address_columns(address: Address) -> dict[str, Any]:
 
 
 class SqlCompanyRepository(SqlRepository[Company]):
-    mapper = RowMapper(Company, companies)
+    mapper = RowMapper(Company, companies, derived=_company_columns)
     kind = "company"
 
     def unique_details(self, aggregate: Company) -> dict[str, Any]:
@@ -115,6 +122,19 @@ class SqlCompanyRepository(SqlRepository[Company]):
 
     async def by_mirror_id(self, company_mirror_id: str) -> Company | None:
         return await self._first(companies.c.company_mirror_id == company_mirror_id)
+
+    async def list(self, limit: int, offset: int, name: str | None = None) -> list[Company]:
+        conditions = []
+        if name is not None:
+            # autoescape: a % or _ in the search is a character, not a wildcard.
+            wanted = search_key(name)
+            conditions.append(companies.c.name_search_key.contains(wanted, autoescape=True))
+        return await self._where(
+            *conditions,
+            order_by=(companies.c.created_at, companies.c.id),
+            limit=limit,
+            offset=offset,
+        )
 
 
 class SqlContactRepository(SqlRepository[Contact]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, select
 
 from adapters.persistence.sql.mapper import ChildMapper, RowMapper
 from adapters.persistence.sql.metadata import metadata
@@ -92,6 +92,11 @@ class SqlOrderRepository(SqlRepository[Order]):
 
     async def find_by_checkout_session(self, session_id: str) -> Order | None:
         return await self._first(orders.c.checkout_session_id == session_id)
+
+    async def find_by_item(self, order_item_id: str) -> Order | None:
+        # Item ids are the primary key of order_items, so this is one index lookup.
+        owner = select(order_items.c.order_id).where(order_items.c.id == order_item_id)
+        return await self._first(orders.c.id == owner.scalar_subquery())
 
 
 class OrderTables:

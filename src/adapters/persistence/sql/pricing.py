@@ -68,6 +68,7 @@ price_books = Table(
     Column("created_at", Instant, nullable=False),
     Column("version", Integer, nullable=False),
     Index(None, "currency", "active"),
+    Index(None, "created_at", "id"),
 )
 
 price_book_entries = Table(
@@ -105,6 +106,9 @@ price_agreements = Table(
     Column("version", Integer, nullable=False),
     Index(None, "company_id", "status", "created_at"),
     Index(None, "status", "effective_to"),
+    # The agreement listing, oldest first, of every company or one.
+    Index(None, "created_at", "id"),
+    Index(None, "company_id", "created_at", "id"),
 )
 
 price_agreement_prices = Table(
@@ -157,6 +161,9 @@ class SqlProductRepository(SqlRepository[Product]):
             return []
         return await self._where(products.c.id.in_(list(product_ids)), order_by=(products.c.id,))
 
+    async def list(self, limit: int, offset: int) -> list[Product]:
+        return await self._where(order_by=(products.c.sku,), limit=limit, offset=offset)
+
 
 class SqlPriceBookRepository(SqlRepository[PriceBook]):
     mapper = RowMapper(PriceBook, price_books, derived=_book_columns)
@@ -184,6 +191,11 @@ class SqlPriceBookRepository(SqlRepository[PriceBook]):
     ) -> PriceBook | None:
         key = f"{scope}:{region or ANY_REGION}:{currency}"
         return await self._first(price_books.c.active_key == key)
+
+    async def list(self, limit: int, offset: int) -> list[PriceBook]:
+        return await self._where(
+            order_by=(price_books.c.created_at, price_books.c.id), limit=limit, offset=offset
+        )
 
 
 class SqlPriceBookEntryRepository(SqlRepository[PriceBookEntry]):
@@ -215,6 +227,12 @@ class SqlPriceBookEntryRepository(SqlRepository[PriceBookEntry]):
     async def unsynced(self) -> list[PriceBookEntry]:
         return await self._where(
             price_book_entries.c.stripe_sync_status != StripeSyncStatus.SYNCED.value,
+            order_by=(price_book_entries.c.created_at, price_book_entries.c.id),
+        )
+
+    async def for_book(self, price_book_id: str) -> list[PriceBookEntry]:
+        return await self._where(
+            price_book_entries.c.price_book_id == price_book_id,
             order_by=(price_book_entries.c.created_at, price_book_entries.c.id),
         )
 
@@ -253,6 +271,17 @@ class SqlPriceAgreementRepository(SqlRepository[PriceAgreement]):
             price_agreements.c.status.in_(_OPEN_AGREEMENT),
             price_agreements.c.has_unsynced_prices.is_(True),
             order_by=(price_agreements.c.created_at, price_agreements.c.id),
+        )
+
+    async def list(self, company_id: str | None, limit: int, offset: int) -> list[PriceAgreement]:
+        conditions = []
+        if company_id is not None:
+            conditions.append(price_agreements.c.company_id == company_id)
+        return await self._where(
+            *conditions,
+            order_by=(price_agreements.c.created_at, price_agreements.c.id),
+            limit=limit,
+            offset=offset,
         )
 
 

@@ -13,6 +13,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.persistence.sql.access import AccessTables
 from adapters.persistence.sql.automation import AutomationTables
 from adapters.persistence.sql.billing import BillingTables
 from adapters.persistence.sql.customers import CustomersTables
@@ -38,6 +39,7 @@ class SqlUnitOfWork(
     LegacyTables,
     JobsTables,
     MetricsTables,
+    AccessTables,
 ):
     """One transaction over every context's tables; satisfies each context's unit of work."""
 

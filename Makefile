@@ -10,7 +10,7 @@ LINT_PATHS := $(wildcard src tests bench scripts)
 BENCHES := $(sort $(wildcard bench/*.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test bench docs run services constraints
+.PHONY: help install lint format test bench docs run demo services constraints
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -53,8 +53,11 @@ bench: ## run every bench/*.py script (they print their figures)
 docs: ## render docs/state-machines.md from the transition tables
 	$(BIN)/python scripts/render_state_machines.py
 
-run: $(STAMP) ## install if needed, then run the main job (the demo on SQLite, for now)
-	$(BIN)/platform-core demo --database-url sqlite:///platform-core.db
+run: $(STAMP) ## install if needed, then serve the seeded API on the embedded default
+	$(BIN)/platform-core serve
+
+demo: $(STAMP) ## whole order lifecycles in process, printing their timelines
+	$(BIN)/platform-core demo
 
 services: ## make sure PostgreSQL and Redis are up for the integration tests
 	bash scripts/services.sh

@@ -53,6 +53,11 @@ PRODUCTS: dict[str, tuple[str, AutomationScenario | None, int]] = {
     "GW-100-R": ("Gateway replacement", AutomationScenario.SENSOR_VENDOR_REPLACEMENT, 45_000),
     "MNT-KIT": ("Mounting kit", None, 2_500),
 }  # fmt: skip
+# A new product priced in the global book but not yet synced to Stripe: orders can be drafted
+# and quoted with it, checkout refuses it until the price sync job has run.
+UNSYNCED_PRODUCTS: dict[str, tuple[str, AutomationScenario | None, int]] = {
+    "AQ-300": ("Air quality sensor", AutomationScenario.SENSOR_VENDOR_FIRST_TIME, 29_900),
+}
 REGIONAL_PRICES = {"PRB-200": 11_900}  # Ontario price of the probe
 AGREEMENT_PRICES = {"GW-100": 44_900}  # the company's negotiated gateway price
 
@@ -119,7 +124,7 @@ async def _seed_people(
 
 async def _seed_products(deps: Dependencies) -> dict[str, str]:
     product_ids = {}
-    for sku, (name, scenario, _) in PRODUCTS.items():
+    for sku, (name, scenario, _) in (PRODUCTS | UNSYNCED_PRODUCTS).items():
         product = await create_product(deps, CreateProduct(sku, name, scenario))
         product_ids[sku] = product.id
     return product_ids
@@ -141,6 +146,10 @@ async def _seed_prices(deps: Dependencies, company_id: str, product_ids: dict[st
             await mark_entry_synced(
                 deps, MarkEntrySynced(entry.id, f"price_seed_{scope}_{sku}", f"prod_seed_{sku}")
             )
+        if scope == "global":
+            for sku, (_, _, cents) in UNSYNCED_PRODUCTS.items():
+                entry_of_new = AddPriceBookEntry(book.id, product_ids[sku], Money(cents, CURRENCY))
+                await add_price_book_entry(deps, entry_of_new)
     await _seed_agreement(deps, company_id, product_ids)
 
 
@@ -169,7 +178,7 @@ async def _find_seeded(deps: Dependencies, company_id: str) -> SeededCatalogue:
         billing = await uow.contacts.by_email(company_id, "dana@northwind.example")
         ops = await uow.contacts.by_email(company_id, "omar@northwind.example")
         company = await uow.companies.get(company_id)
-        products = {sku: await uow.products.by_sku(sku) for sku in PRODUCTS}
+        products = {sku: await uow.products.by_sku(sku) for sku in PRODUCTS | UNSYNCED_PRODUCTS}
     if billing is None or ops is None or None in products.values():
         raise RuntimeError("the seed company exists but its seed records are incomplete")
     return SeededCatalogue(

@@ -41,6 +41,7 @@ def test_unsupported_settings_are_refused_clearly() -> None:
     with pytest.raises(ValidationError) as raised:
         bootstrap(Settings(database_url="mysql://x"))
     assert raised.value.details["field"] == "database_url"
-    env = Settings.from_env({"PLATFORM_QUEUE_URL": "redis://x"})
-    with pytest.raises(ValidationError):
+    env = Settings.from_env({"PLATFORM_QUEUE_URL": "amqp://x"})
+    with pytest.raises(ValidationError) as raised:
         bootstrap(env)
+    assert raised.value.details["field"] == "queue_url"

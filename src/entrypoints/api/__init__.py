@@ -1,1 +1,6 @@
-"""Litestar REST API (issue 4)."""
+"""The REST API (Litestar): `create_app(platform, settings)`."""
+
+from entrypoints.api.app import create_app
+from entrypoints.api.config import ApiSettings
+
+__all__ = ["ApiSettings", "create_app"]

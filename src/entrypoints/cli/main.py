@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from platform_core.shared.errors import DomainError
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platform-core", description=__doc__)
@@ -26,7 +28,45 @@ def _parser() -> argparse.ArgumentParser:
         help="run on this database instead of in memory (e.g. sqlite:///demo.db)",
     )
     _database_commands(commands)
+    _service_commands(commands)
+    _key_commands(commands)
     return parser
+
+
+def _service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve", help="run the API (with the inline worker when the queue is inline://)"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--seed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="seed the demo data first (default: only with the embedded inline queue)",
+    )
+    commands.add_parser("worker", help="run the SAQ workers, cron jobs and the outbox relay")
+    commands.add_parser("seed", help="create the demo company and catalogue (idempotent)")
+    courier = commands.add_parser(
+        "simulate-courier",
+        help="replay tracking events for a shipment through the courier webhook of a running API",
+    )
+    courier.add_argument("tracking_number")
+    courier.add_argument("--courier", default="simulator")
+    courier.add_argument("--api-url", default="http://127.0.0.1:8000")
+    courier.add_argument("--hours-ago", type=float, default=24, help="when the first scan happened")
+
+
+def _key_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = commands.add_parser("api-key", help="create, list or revoke API keys")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--role", choices=["admin", "support", "ops", "readonly"], required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--company-id", default=None, help="scope the key to one company")
+    actions.add_parser("list", help="list keys (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("api_key_id")
 
 
 def _database_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,14 +81,76 @@ def _database_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "demo":
+    _logging(args.command)
+    try:
+        return _run(args)
+    except DomainError as error:
+        # A bad setting or argument: say what is wrong, without a traceback.
+        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        return 2
+
+
+def _logging(command: str) -> None:
+    if command in {"serve", "worker"}:
+        # One line per record; request lines are JSON already.
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+        # Migrations on start would otherwise print every Alembic plugin they load.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    else:
+        logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _run(args: argparse.Namespace) -> int:
+    command: str = args.command
+    if command == "demo":
         from entrypoints.demo import run_demo
 
         return asyncio.run(run_demo(args.scenario, sys.stdout, args.database_url))
-    if args.command == "db":
+    if command == "db":
         return _database(args.action, getattr(args, "revision", None))
+    if command == "serve":
+        from entrypoints.cli.serve import serve
+
+        return asyncio.run(serve(args.host, args.port, args.seed))
+    if command == "worker":
+        from entrypoints.bootstrap import Settings
+        from entrypoints.worker import run_worker
+
+        return asyncio.run(run_worker(Settings.from_env()))
+    if command == "seed":
+        return asyncio.run(_seed())
+    if command == "simulate-courier":
+        from entrypoints.cli.courier import simulate
+
+        return simulate(args.api_url, args.tracking_number, args.courier, args.hours_ago)
+    if command == "api-key":
+        return asyncio.run(_api_key(args))
     return 2
+
+
+async def _seed() -> int:
+    from entrypoints.bootstrap import Settings, bootstrap
+    from entrypoints.seed import seed_catalogue
+
+    platform = bootstrap(Settings.from_env())
+    try:
+        seeded = await seed_catalogue(platform.deps)
+    finally:
+        await platform.close()
+    print(f"company {seeded.company_id}")
+    for sku, product_id in sorted(seeded.product_ids.items()):
+        print(f"product {sku}: {product_id}")
+    return 0
+
+
+async def _api_key(args: argparse.Namespace) -> int:
+    from entrypoints.cli import keys
+
+    if args.action == "create":
+        return await keys.create(args.name, args.role, args.company_id)
+    if args.action == "revoke":
+        return await keys.revoke(args.api_key_id)
+    return await keys.list_keys()
 
 
 def _database(action: str, revision: str | None) -> int:

@@ -1,15 +1,17 @@
 """Billing ports: invoice and payment repositories, the invoice number sequence, the billing
-unit of work and what billing use cases need from their caller."""
+unit of work, the invoice renderer and what billing use cases need from their caller."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
 from platform_core.billing.model import Invoice, InvoiceStatus, PaymentAllocation, PaymentRecord
+from platform_core.customers.model import Address, Company, Contact
+from platform_core.customers.ports import CustomersUnitOfWork
 from platform_core.ports.core import Repository, ServiceDeps, UnitOfWork
 from platform_core.shared.errors import ValidationError
 from platform_core.shared.ids import optional_id_field
@@ -141,3 +143,34 @@ class BillingDeps(ServiceDeps, Protocol):
     """What billing use cases need: clock, ids and a billing unit of work."""
 
     def uow(self) -> BillingUnitOfWork: ...
+
+
+class InvoiceRenderer(Protocol):
+    """Prints an invoice, with who it bills and the payments counted against it, as PDF bytes."""
+
+    def render(
+        self,
+        invoice: Invoice,
+        company: Company,
+        *,
+        payments: Sequence[PaymentRecord] = (),
+        billing_contact: Contact | None = None,
+        billing_address: Address | None = None,
+        at: datetime,
+    ) -> bytes:
+        """`payments` are those with an allocation to the invoice; `at` is when it is printed
+        (the status shown is the one at `at`, so an invoice past due prints as overdue)."""
+        ...
+
+
+class InvoicePrintingUnitOfWork(BillingUnitOfWork, CustomersUnitOfWork, Protocol):
+    """A billing transaction that can also read the company, contact and address it bills."""
+
+
+class InvoicePrintingDeps(ServiceDeps, Protocol):
+    """What printing an invoice needs: the billing and customers records, and a renderer."""
+
+    def uow(self) -> InvoicePrintingUnitOfWork: ...
+
+    @property
+    def renderer(self) -> InvoiceRenderer: ...

@@ -1,5 +1,5 @@
 """Billing use cases: draft, edit, issue and void invoices; record, allocate and refund payments;
-announce overdue invoices; invoice a paid order and refund it."""
+announce overdue invoices; invoice a paid order and refund it; print an invoice."""
 
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ from platform_core.billing.model import (
     allocate,
     refund,
 )
-from platform_core.billing.ports import BillingDeps, BillingUnitOfWork, InvoiceQuery
+from platform_core.billing.ports import (
+    BillingDeps,
+    BillingUnitOfWork,
+    InvoicePrintingDeps,
+    InvoiceQuery,
+)
 from platform_core.shared.errors import ConflictError, NotFoundError, ValidationError
 from platform_core.shared.events import DomainEvent
 from platform_core.shared.money import Money
@@ -206,6 +211,47 @@ async def list_invoice_allocations(deps: BillingDeps, invoice_id: str) -> list[P
     async with deps.uow() as uow:
         await uow.invoices.get(invoice_id)  # NOT_FOUND for an unknown invoice, not []
         return await uow.payments.allocations_for_invoice(invoice_id)
+
+
+@attrs.frozen
+class InvoiceDetails:
+    """An invoice with every allocation ever made to it (released ones too), oldest first."""
+
+    invoice: Invoice
+    allocations: tuple[PaymentAllocation, ...]
+
+
+async def get_invoice_details(deps: BillingDeps, invoice_id: str) -> InvoiceDetails:
+    """An invoice and its allocations, read in one transaction so they agree."""
+    async with deps.uow() as uow:
+        invoice = await uow.invoices.get(invoice_id)
+        allocations = await uow.payments.allocations_for_invoice(invoice_id)
+    return InvoiceDetails(invoice, tuple(allocations))
+
+
+async def render_invoice_pdf(deps: InvoicePrintingDeps, invoice_id: str) -> bytes:
+    """The invoice as a PDF: number, dates, the company billed, lines, totals, payments, balance.
+
+    - Any invoice prints, drafts and void ones too; the document says which it is.
+    - The status printed is the one now, so an open invoice past its due date prints overdue.
+    - A billing contact or address that no longer exists is left off, not an error.
+    - Rendering happens after the transaction has closed: no lock is held while it runs.
+    """
+    async with deps.uow() as uow:
+        invoice = await uow.invoices.get(invoice_id)
+        company = await uow.companies.get(invoice.company_id)
+        payments = await uow.payments.allocated_to_invoice(invoice_id)
+        contact_id, address_id = invoice.billing_contact_id, invoice.billing_address_id
+        contact = None if contact_id is None else await uow.contacts.find(contact_id)
+        address = None if address_id is None else await uow.addresses.find(address_id)
+    return deps.renderer.render(
+        invoice,
+        company,
+        payments=payments,
+        billing_contact=contact,
+        billing_address=address,
+        at=deps.clock.now(),
+    )
 
 
 # -- drafts -----------------------------------------------------------------------------------

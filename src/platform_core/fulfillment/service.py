@@ -1,5 +1,5 @@
 """Fulfillment use cases: fulfillment orders, shipments and their allocations, courier
-tracking (webhooks and polling), completion and cancellation."""
+tracking (webhooks and polling), completion and cancellation, and reading them back."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from platform_core.fulfillment.model import (
     FulfillmentOrigin,
     FulfillmentStatus,
     Shipment,
+    ShipmentTrackingEvent,
     TrackingEvent,
     check_courier_code,
     check_tracking_number,
@@ -147,6 +148,53 @@ class TrackingReport:
             self.duplicates + other.duplicates,
             self.unmatched + other.unmatched,
         )
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class FulfillmentDetails:
+    """A fulfillment order with all its shipments (cancelled ones too)."""
+
+    fulfillment: FulfillmentOrder
+    shipments: tuple[Shipment, ...]
+
+
+@attrs.frozen
+class ShipmentTracking:
+    """A shipment with the courier events recorded for it, oldest first."""
+
+    shipment: Shipment
+    events: tuple[ShipmentTrackingEvent, ...]
+
+
+async def get_fulfillment(deps: FulfillmentDeps, fulfillment_order_id: str) -> FulfillmentOrder:
+    async with deps.uow() as uow:
+        return await uow.fulfillment_orders.get(fulfillment_order_id)
+
+
+async def get_fulfillment_details(
+    deps: FulfillmentDeps, fulfillment_order_id: str
+) -> FulfillmentDetails:
+    """A fulfillment order and its shipments, read in one transaction so they agree."""
+    async with deps.uow() as uow:
+        fulfillment = await uow.fulfillment_orders.get(fulfillment_order_id)
+        shipments = await uow.shipments.for_fulfillment(fulfillment.id)
+    return FulfillmentDetails(fulfillment, tuple(shipments))
+
+
+async def get_shipment(deps: FulfillmentDeps, shipment_id: str) -> Shipment:
+    async with deps.uow() as uow:
+        return await uow.shipments.get(shipment_id)
+
+
+async def get_shipment_tracking(deps: FulfillmentDeps, shipment_id: str) -> ShipmentTracking:
+    """A shipment and its courier events; an unknown shipment is NOT_FOUND, not empty."""
+    async with deps.uow() as uow:
+        shipment = await uow.shipments.get(shipment_id)
+        events = await uow.tracking_events.for_shipment(shipment_id)
+    return ShipmentTracking(shipment, tuple(events))
 
 
 # -- fulfillment orders -------------------------------------------------------------------

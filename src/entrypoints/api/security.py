@@ -1,0 +1,132 @@
+"""Who is calling and what they may do: bearer API keys, roles and company scope.
+
+Every `/v1` route belongs to a *family* (its controller's ``opt["family"]``). The table below
+says which roles may read (GET) and which may write (anything else) in each family. A
+company-scoped key only reaches families that can be narrowed to one company, and inside them
+only its own company's records: another company's order, invoice or shipment answers 404,
+exactly like one that does not exist, so a scoped key cannot probe for ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from entrypoints.bootstrap import Platform
+from platform_core.access.model import ApiKey, Role
+from platform_core.access.service import authenticate
+from platform_core.shared.errors import AuthenticationError, NotFoundError, PermissionDenied
+
+ALL = frozenset(Role)
+_A, _S, _O = Role.ADMIN, Role.SUPPORT, Role.OPS
+
+
+@attrs.frozen
+class Access:
+    """Who may read and who may write in one family; `scoped` lets company keys in."""
+
+    read: frozenset[Role]
+    write: frozenset[Role]
+    scoped: bool
+
+
+FAMILIES: Mapping[str, Access] = {
+    "customers": Access(ALL, frozenset({_A, _S}), scoped=True),
+    "catalogue": Access(ALL, frozenset({_A}), scoped=True),
+    "orders": Access(ALL, frozenset({_A, _S}), scoped=True),
+    "invoices": Access(ALL, frozenset({_A, _S}), scoped=True),
+    "fulfillment": Access(ALL, frozenset({_A, _O}), scoped=True),
+    "automation": Access(ALL, frozenset({_A, _O}), scoped=False),
+    "operations": Access(frozenset({_A, _S, _O}), frozenset({_A, _O}), scoped=False),
+    "access": Access(frozenset({_A}), frozenset({_A}), scoped=False),
+}
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Paths that answer without a key: probes, metrics, the API's own docs, and webhooks, which
+# prove who sent them by their signature instead.
+PUBLIC_PATHS = ("^/health", "^/metrics", "^/schema", "^/v1/webhooks/")
+
+
+@attrs.frozen
+class Principal:
+    """The caller behind an API key."""
+
+    key_id: str
+    role: Role
+    company_id: str | None = None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> Principal:
+        return cls(key.id, key.role, key.company_id)
+
+    @property
+    def scoped(self) -> bool:
+        return self.company_id is not None
+
+    def authorize(self, family: str, write: bool, *, scoped_ok: bool = True) -> None:
+        """Raise PermissionDenied unless this caller may use a route of `family`."""
+        access = FAMILIES[family]
+        allowed = access.write if write else access.read
+        if self.role not in allowed:
+            verb = "change" if write else "read"
+            raise PermissionDenied(
+                f"role {self.role} may not {verb} {family}",
+                {"role": str(self.role), "family": family},
+            )
+        if self.scoped and not (access.scoped and scoped_ok):
+            raise PermissionDenied(
+                f"a company-scoped key may not use {family} routes of this kind",
+                {"family": family},
+            )
+
+    def require_company(self, company_id: str | None, kind: str, entity_id: str) -> None:
+        """A scoped key sees only its own company's records; others are 'not found'."""
+        if self.company_id is not None and company_id != self.company_id:
+            raise NotFoundError.of(kind, entity_id)
+
+    def company_filter(self, requested: str | None) -> str | None:
+        """The company a list is narrowed to: the key's own for a scoped key."""
+        if self.company_id is None:
+            return requested
+        if requested is not None and requested != self.company_id:
+            raise NotFoundError.of("company", requested)
+        return self.company_id
+
+
+def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Litestar guard: the caller's role must allow the handler's family and method."""
+    family = handler.opt.get("family")
+    if family is None:
+        return
+    write = handler.opt.get("write")
+    if write is None:
+        write = connection.scope.get("method", "GET") not in SAFE_METHODS
+    principal: Principal = connection.user
+    principal.authorize(family, bool(write), scoped_ok=handler.opt.get("scoped", True))
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    """Turns `Authorization: Bearer <key>` into a Principal on `request.user`."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = bearer_token(connection)
+        if token is None:
+            raise AuthenticationError("an API key is required: Authorization: Bearer <key>")
+        platform: Platform = connection.app.state.platform
+        key = await authenticate(platform.deps, token)
+        return AuthenticationResult(user=Principal.of(key), auth=key.id)

@@ -14,6 +14,7 @@ import attrs
 
 from adapters.clock import SystemClock
 from adapters.couriers.simulator import SimulatorCourierGateway
+from adapters.documents import FpdfInvoiceRenderer
 from adapters.ids import UuidIdGenerator
 from adapters.legacy.fake import FakeLegacyBridge
 from adapters.notifications import LoggingNotifier
@@ -23,7 +24,12 @@ from adapters.persistence.sql import SqlDatabase
 from adapters.persistence.sql.engine import database_url
 from adapters.persistence.sql.migrate import upgrade
 from adapters.queues.inline import InlineJobQueue
-from platform_core.automation.service import RunAutomationStep, run_automation_step
+from adapters.queues.observer import QueueBackend
+from adapters.queues.options import DEFAULT_HEARTBEAT_SECONDS, queue_options
+from adapters.queues.saq import SaqJobQueue, queue_backend
+from entrypoints.jobs import JobRunRecorder, handlers, job_subscriptions
+from platform_core.access.ports import AccessUnitOfWork
+from platform_core.billing.ports import InvoiceRenderer
 from platform_core.jobs.ports import JobsUnitOfWork
 from platform_core.legacy.ports import LegacyUnitOfWork
 from platform_core.lifecycle.dispatcher import DeliveryPolicy, DispatchReport, dispatch_due
@@ -34,6 +40,7 @@ from platform_core.ports.idempotency import IdempotencyStore
 from platform_core.shared.errors import ValidationError
 
 MEMORY_URL = "memory://"
+INLINE_QUEUE_URL = "inline://"
 # The embedded default: a SQLite file in the working directory, migrated on start.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///platform-core.db"
 DEFAULT_WEBHOOK_SECRET = "whsec_platform_core_mock"
@@ -48,7 +55,12 @@ class Settings:
     # None: migrate SQLite on start (the embedded default), leave PostgreSQL to
     # `platform-core db upgrade` (a deploy step, run once, not by every process).
     migrate_on_start: bool | None = None
-    queue_url: str = "inline://"
+    queue_url: str = INLINE_QUEUE_URL
+    # How long a job may go without its worker's heartbeat before it is taken for lost and
+    # run again elsewhere (SAQ queues only).
+    queue_heartbeat_seconds: int = DEFAULT_HEARTBEAT_SECONDS
+    # Prefix of the SAQ queue names, for deployments (or test runs) sharing one server.
+    queue_namespace: str = ""
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     courier_webhook_secret: str = DEFAULT_COURIER_SECRET
@@ -62,7 +74,12 @@ class Settings:
             database_url=env.get("PLATFORM_DATABASE_URL", defaults.database_url),
             migrate_on_start=_flag(env.get("PLATFORM_MIGRATE_ON_START")),
             queue_url=env.get("PLATFORM_QUEUE_URL", defaults.queue_url),
-            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            queue_heartbeat_seconds=_seconds(
+                env.get("PLATFORM_QUEUE_HEARTBEAT_SECONDS"), defaults.queue_heartbeat_seconds
+            ),
+            queue_namespace=env.get("PLATFORM_QUEUE_NAMESPACE", defaults.queue_namespace),
+            # STRIPE_SECRET_KEY is accepted too: it is what Stripe's own docs call the key.
+            stripe_secret_key=env.get("STRIPE_API_KEY") or env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", defaults.stripe_webhook_secret),
             courier_webhook_secret=env.get(
                 "PLATFORM_COURIER_WEBHOOK_SECRET", defaults.courier_webhook_secret
@@ -79,6 +96,16 @@ class Settings:
         return database_url(self.database_url).get_backend_name() == "sqlite"
 
 
+def _seconds(value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValidationError(
+            f"{value!r} is not a whole number of seconds", {"field": "queue_heartbeat_seconds"}
+        )
+    return int(value)
+
+
 def _flag(value: str | None) -> bool | None:
     if value is None or not value.strip():
         return None
@@ -89,7 +116,9 @@ def _flag(value: str | None) -> bool | None:
     raise ValidationError(f"{value!r} is not a yes/no value", {"field": "migrate_on_start"})
 
 
-class PlatformUnitOfWork(LifecycleUnitOfWork, LegacyUnitOfWork, JobsUnitOfWork, Protocol):
+class PlatformUnitOfWork(
+    LifecycleUnitOfWork, LegacyUnitOfWork, JobsUnitOfWork, AccessUnitOfWork, Protocol
+):
     """A unit of work over every context: what both persistence adapters provide."""
 
 
@@ -128,8 +157,10 @@ class Dependencies:
     payments: FakePaymentGateway
     couriers: SimulatorCourierGateway
     bridge: FakeLegacyBridge
-    queue: InlineJobQueue
+    # The JobQueue port, plus what operating the backend needs (ping, depth, cancel, close).
+    queue: QueueBackend
     notifier: Notifier
+    renderer: InvoiceRenderer
 
     def uow(self) -> PlatformUnitOfWork:
         return self.store.unit_of_work(self.ids)
@@ -145,7 +176,8 @@ class Platform:
 
     async def dispatch_events(self, limit: int = 100) -> DispatchReport:
         """Deliver due outbox events to their subscribers once."""
-        return await dispatch_due(self.deps, subscriptions(self.deps), limit, self.delivery)
+        table = subscriptions(self.deps) + job_subscriptions(self.deps.queue)
+        return await dispatch_due(self.deps, table, limit, self.delivery)
 
     async def settle(self, max_rounds: int = 100) -> int:
         """Dispatch events and run due jobs until nothing more is due now; return rounds used.
@@ -155,14 +187,27 @@ class Platform:
         """
         for rounds in range(1, max_rounds + 1):
             report = await self.dispatch_events()
-            ran = await self.deps.queue.run_due()
+            # Jobs on SAQ run in the worker processes; only inline jobs run here.
+            queue = self.deps.queue
+            ran = await queue.run_due() if isinstance(queue, InlineJobQueue) else 0
             if report.claimed == 0 and ran == 0:
                 return rounds
         raise RuntimeError(f"work still pending after {max_rounds} rounds")
 
+    async def readiness(self) -> dict[str, bool]:
+        """Whether each backing service answers now: the database and the job queue."""
+        return {"database": await self.deps.store.ping(), "queue": await self.deps.queue.ping()}
+
+    async def queue_depth(self) -> dict[str, int]:
+        """Jobs waiting on each queue."""
+        return await self.deps.queue.depth()
+
     async def close(self) -> None:
-        """Release the database connections."""
-        await self.deps.store.dispose()
+        """Release the database and queue connections."""
+        try:
+            await self.deps.queue.close()
+        finally:
+            await self.deps.store.dispose()
 
 
 def _check_supported(settings: Settings) -> None:
@@ -170,14 +215,19 @@ def _check_supported(settings: Settings) -> None:
         database_url(settings.database_url)  # ValidationError for an unknown database
     if settings.stripe_secret_key:
         raise ValidationError(
-            "a Stripe key is set but this build has only mock mode; unset STRIPE_SECRET_KEY",
+            "a Stripe key is set but this build has only mock mode; unset STRIPE_API_KEY",
             {"field": "stripe_secret_key"},
         )
-    if settings.queue_url != "inline://":
-        raise ValidationError(
-            f"queue {settings.queue_url!r} is not supported by this build; use inline://",
-            {"field": "queue_url"},
-        )
+    if settings.queue_url != INLINE_QUEUE_URL:
+        queue_backend(settings.queue_url)  # ValidationError for an unknown queue backend
+
+
+def open_queue(settings: Settings, clock: Clock) -> QueueBackend:
+    """The job queue `settings.queue_url` names: inline (in this process) or SAQ."""
+    options = queue_options(settings.queue_heartbeat_seconds)
+    if settings.queue_url == INLINE_QUEUE_URL:
+        return InlineJobQueue(clock, options)
+    return SaqJobQueue(settings.queue_url, clock, options, namespace=settings.queue_namespace)
 
 
 def bootstrap(
@@ -193,7 +243,7 @@ def bootstrap(
     _check_supported(settings)
     clock = clock or SystemClock()
     ids = ids or UuidIdGenerator()
-    queue = InlineJobQueue(clock)
+    queue = open_queue(settings, clock)
     deps = Dependencies(
         clock=clock,
         ids=ids,
@@ -205,18 +255,18 @@ def bootstrap(
         bridge=FakeLegacyBridge(),
         queue=queue,
         notifier=notifier or LoggingNotifier(),
+        renderer=FpdfInvoiceRenderer(),
     )
-    _register_jobs(deps)
-    return Platform(deps, settings)
+    platform = Platform(deps, settings)
+    _register_jobs(platform)
+    return platform
 
 
-def _register_jobs(deps: Dependencies) -> None:
-    async def automation_step(payload: Mapping[str, object]) -> object:
-        attempt = payload.get("attempt")
-        command = RunAutomationStep(
-            step_id=str(payload["step_id"]),
-            attempt=attempt if isinstance(attempt, int) else None,
-        )
-        return await run_automation_step(deps, command)
-
-    deps.queue.register("run_automation_step", automation_step)
+def _register_jobs(platform: Platform) -> None:
+    """Job-run telemetry for every queue; the task functions for the inline queue (SAQ runs
+    them in the worker processes, see entrypoints.worker)."""
+    queue = platform.deps.queue
+    queue.attach(JobRunRecorder(platform.deps))
+    if isinstance(queue, InlineJobQueue):
+        for name, handler in handlers(platform).items():
+            queue.register(name, handler)

@@ -17,20 +17,7 @@ from entrypoints.api import ApiSettings, create_app
 from entrypoints.bootstrap import Platform
 from platform_core.access.model import Role
 from platform_core.shared.errors import ServiceUnavailable
-from tests.api.conftest import Keys
-
-ERROR_KEYS = {"code", "message", "details", "request_id"}
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == ERROR_KEYS
-    assert body["error"]["code"] == code
-    assert body["error"]["request_id"] == response.headers["x-request-id"]
-    assert "Traceback" not in response.text
-    return dict(body["error"])
+from tests.api.api_support import Keys, assert_error
 
 
 async def test_a_request_without_a_key_is_refused_with_authn(
@@ -64,7 +51,8 @@ async def test_an_admin_creates_keys_whose_secret_is_shown_once(
     created = await client.post("/v1/api-keys", json={"name": "support desk", "role": "support"})
     assert created.status_code == 201
     body = created.json()
-    assert body["token"].startswith("pck_") and body["token"][:8] == body["key_prefix"]
+    assert body["token"].startswith("pck_")
+    assert body["token"][:8] == body["key_prefix"]
     listed = (await client.get("/v1/api-keys")).json()["items"]
     assert any(item["id"] == body["id"] and "token" not in item for item in listed)
     as_support = await anonymous.get(
@@ -145,7 +133,8 @@ async def test_an_unexpected_failure_answers_internal_without_a_traceback(
     monkeypatch.setattr("entrypoints.api.routes.access.list_api_keys", broken)
     response = await client.get("/v1/api-keys")
     error = assert_error(response, 500, "INTERNAL")
-    assert "SELECT" not in response.text and error["message"] == "internal error"
+    assert "SELECT" not in response.text
+    assert error["message"] == "internal error"
 
 
 async def test_a_database_outage_answers_503(
@@ -241,7 +230,8 @@ async def test_a_failed_request_releases_its_key(client: AsyncTestClient[Litesta
     bad = await client.post("/v1/api-keys/key_missing/revoke", headers=headers)
     assert bad.status_code == 404
     again = await client.post("/v1/api-keys/key_missing/revoke", headers=headers)
-    assert again.status_code == 404 and "idempotent-replayed" not in again.headers
+    assert again.status_code == 404
+    assert "idempotent-replayed" not in again.headers
 
 
 async def test_a_replay_while_the_first_runs_is_409(
@@ -344,5 +334,25 @@ async def test_request_lines_are_logged_as_json(
         response = await client.get("/v1/api-keys")
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith("requests")]
     assert lines[-1]["request_id"] == response.headers["x-request-id"]
-    assert lines[-1]["status"] == 200 and lines[-1]["path"] == "/v1/api-keys"
+    assert lines[-1]["status"] == 200
+    assert lines[-1]["path"] == "/v1/api-keys"
     assert lines[-1]["api_key_id"]
+
+
+async def test_a_key_revoked_elsewhere_is_trusted_at_most_the_cache_ttl(
+    platform: Platform, keys: Keys
+) -> None:
+    """Another process's revocation reaches this one when its cached check expires; with
+    the cache off it reaches it at once."""
+    from platform_core.access.service import RevokeApiKey, list_api_keys, revoke_api_key
+
+    for ttl, still_accepted in ((60, True), (0, False)):
+        app = create_app(platform, ApiSettings(api_key_cache_seconds=ttl))
+        async with AsyncTestClient(app=app) as test_client:
+            headers = await keys.headers(Role.READONLY)
+            assert (await test_client.get("/health/ready")).status_code == 200
+            assert (await test_client.get("/v1/orders", headers=headers)).status_code == 200
+            newest = (await list_api_keys(platform.deps, 500, 0))[-1]
+            await revoke_api_key(platform.deps, RevokeApiKey(newest.id))
+            after = await test_client.get("/v1/orders", headers=headers)
+            assert (after.status_code == 200) is still_accepted

@@ -29,7 +29,13 @@ from entrypoints.api.errors import EXCEPTION_HANDLERS
 from entrypoints.api.idempotency import IdempotencyMiddleware
 from entrypoints.api.observability import RequestLogMiddleware
 from entrypoints.api.routes import ROUTES
-from entrypoints.api.security import PUBLIC_PATHS, ApiKeyAuthentication, authorize, bearer_token
+from entrypoints.api.security import (
+    PUBLIC_PATHS,
+    ApiKeyAuthentication,
+    KeyCache,
+    authorize,
+    bearer_token,
+)
 from entrypoints.bootstrap import Platform
 from platform_core.access.service import ensure_bootstrap_key
 
@@ -109,7 +115,7 @@ def create_app(platform: Platform, settings: ApiSettings | None = None) -> Lites
         openapi_config=_openapi(),
         request_max_body_size=settings.max_body_bytes,
         on_startup=[on_startup],
-        state=State({"platform": platform}),
+        state=State({"platform": platform, "key_cache": KeyCache(settings.api_key_cache_seconds)}),
         debug=settings.debug,
         # Logging is the host process's to configure (the CLI does it for `serve`).
         logging_config=None,

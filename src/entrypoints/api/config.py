@@ -23,6 +23,8 @@ class ApiSettings:
     max_body_bytes: int = 1_000_000
     debug: bool = False
     bootstrap_api_key: str | None = None
+    # How long a process trusts a key it has just checked (see security.KeyCache); 0 = never.
+    api_key_cache_seconds: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
@@ -36,16 +38,18 @@ class ApiSettings:
             max_body_bytes=_int(env, "PLATFORM_MAX_BODY_BYTES", defaults),
             debug=env.get("PLATFORM_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"},
             bootstrap_api_key=env.get("PLATFORM_BOOTSTRAP_API_KEY") or None,
+            api_key_cache_seconds=_int(env, "PLATFORM_API_KEY_CACHE_SECONDS", defaults, minimum=0),
         )
 
 
 _FIELDS = {
     "PLATFORM_RATE_LIMIT_PER_MINUTE": "rate_limit_per_minute",
     "PLATFORM_MAX_BODY_BYTES": "max_body_bytes",
+    "PLATFORM_API_KEY_CACHE_SECONDS": "api_key_cache_seconds",
 }
 
 
-def _int(env: Mapping[str, str], name: str, defaults: ApiSettings) -> int:
+def _int(env: Mapping[str, str], name: str, defaults: ApiSettings, minimum: int = 1) -> int:
     field = _FIELDS[name]
     raw = env.get(name)
     if raw is None or not raw.strip():
@@ -54,6 +58,6 @@ def _int(env: Mapping[str, str], name: str, defaults: ApiSettings) -> int:
         value = int(raw)
     except ValueError:
         raise ValidationError(f"{name} must be a whole number", {"field": name}) from None
-    if value < 1:
-        raise ValidationError(f"{name} must be at least 1", {"field": name})
+    if value < minimum:
+        raise ValidationError(f"{name} must be at least {minimum}", {"field": name})
     return value

@@ -68,6 +68,8 @@ class RequestLogMiddleware:
 
 
 def _log_line(scope: Scope, request_id: str, status: int, seconds: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
     user = scope.get("user")
     line = {
         "event": "request",

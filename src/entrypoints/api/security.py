@@ -9,6 +9,7 @@ exactly like one that does not exist, so a scoped key cannot probe for ids.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from entrypoints.bootstrap import Platform
 from platform_core.access.model import ApiKey, Role
-from platform_core.access.service import authenticate
+from platform_core.access.service import authenticate, hash_token
 from platform_core.shared.errors import AuthenticationError, NotFoundError, PermissionDenied
 
 ALL = frozenset(Role)
@@ -118,6 +119,43 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
+class KeyCache:
+    """Recently authenticated keys, so a busy client does not cost a database read per request.
+
+    Entries live `ttl_seconds` (0 turns the cache off): a key revoked through another process
+    keeps working here for at most that long; one revoked through this process stops at once.
+    Only successes are kept, under the token's hash, never the token.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token_hash: str) -> Principal | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        principal, expires = entry
+        if expires < time.monotonic():
+            del self._entries[token_hash]
+            return None
+        return principal
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[token_hash] = (principal, time.monotonic() + self.ttl)
+
+    def forget(self, key_id: str) -> None:
+        for token_hash, (principal, _) in list(self._entries.items()):
+            if principal.key_id == key_id:
+                del self._entries[token_hash]
+
+
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Turns `Authorization: Bearer <key>` into a Principal on `request.user`."""
 
@@ -127,6 +165,11 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         token = bearer_token(connection)
         if token is None:
             raise AuthenticationError("an API key is required: Authorization: Bearer <key>")
-        platform: Platform = connection.app.state.platform
-        key = await authenticate(platform.deps, token)
-        return AuthenticationResult(user=Principal.of(key), auth=key.id)
+        cache: KeyCache = connection.app.state.key_cache
+        token_hash = hash_token(token)
+        principal = cache.get(token_hash)
+        if principal is None:
+            platform: Platform = connection.app.state.platform
+            principal = Principal.of(await authenticate(platform.deps, token))
+            cache.put(token_hash, principal)
+        return AuthenticationResult(user=principal, auth=principal.key_id)

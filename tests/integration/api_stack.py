@@ -22,6 +22,7 @@ from integration_support import settings_for
 
 from entrypoints.api import ApiSettings, create_app
 from entrypoints.bootstrap import Platform, Settings, bootstrap
+from entrypoints.inline_worker import InlineWorker
 from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue, seed_catalogue
 from entrypoints.worker import WorkerOptions, serve_worker
 from platform_core.access.model import Role
@@ -214,7 +215,11 @@ async def running_stack(settings: Settings, api: ApiSettings | None = None) -> A
         )
         server = uvicorn.Server(config)
         tasks.append(asyncio.create_task(server.serve()))
-        tasks.append(asyncio.create_task(serve_worker(platform, stop, WorkerOptions(cron=False))))
+        if settings.queue_url == "inline://":  # the embedded default: `serve` runs this
+            worker = InlineWorker(platform).run(stop, interval=0.1)
+        else:
+            worker = serve_worker(platform, stop, WorkerOptions(cron=False))
+        tasks.append(asyncio.create_task(worker))
         await eventually(lambda: _started(server), "the API to listen")
         base_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:

@@ -7,11 +7,9 @@ catalogue; `platform.settle()` lets outbox reactions and inline jobs run.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import attrs
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -21,25 +19,9 @@ from entrypoints.api import ApiSettings, create_app
 from entrypoints.bootstrap import MEMORY_URL, Platform, Settings, bootstrap
 from entrypoints.seed import SeededCatalogue, seed_catalogue
 from platform_core.access.model import Role
-from platform_core.access.service import CreateApiKey, create_api_key
+from tests.api.api_support import Keys
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@attrs.define
-class Keys:
-    """Makes API keys straight through the core and returns ready-to-send headers."""
-
-    platform: Platform
-
-    async def headers(
-        self, role: Role | str = Role.ADMIN, company_id: str | None = None
-    ) -> dict[str, str]:
-        token = "pck_test_" + secrets.token_urlsafe(32)
-        await create_api_key(
-            self.platform.deps, CreateApiKey(f"test {role}", Role(role), token, company_id)
-        )
-        return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

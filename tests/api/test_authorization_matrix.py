@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from entrypoints.api.security import FAMILIES, PUBLIC_PATHS, SAFE_METHODS
 from entrypoints.seed import SeededCatalogue
 from platform_core.access.model import Role
-from tests.api.conftest import Keys
+from tests.api.api_support import Keys
 
 PUBLIC = tuple(re.compile(pattern) for pattern in PUBLIC_PATHS)
 DOCS = re.compile(r"^/schema")

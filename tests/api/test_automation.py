@@ -1,13 +1,12 @@
-"""Automation routes: Ops add, correct, retry and settle automation steps; company keys and
-roles without automation rights are refused."""
+"""Automation routes: every role reads a shipment's steps and one step with its manual task;
+Ops add, correct, retry and settle steps; company keys, and roles without automation rights
+for changes, are refused."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import attrs
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from adapters.clock import FixedClock
 from entrypoints.bootstrap import Platform
@@ -15,16 +14,15 @@ from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue
 from platform_core.access.model import Role
 from platform_core.automation.model import AutomationStep
 from platform_core.legacy.model import CompanyRecord
-from tests.api.conftest import Keys
-from tests.api.test_cross_cutting import assert_error
-from tests.api.test_fulfillment import (
+from tests.api.api_support import (
+    Client,
+    Keys,
+    assert_error,
     deliver_by_courier,
     draft_shipment,
     fulfillment_of,
     paid_order,
 )
-
-Client = AsyncTestClient[Litestar]
 
 
 @attrs.frozen
@@ -214,3 +212,88 @@ async def test_only_admins_and_ops_act_on_steps_and_never_company_keys(
         ]:
             assert_error(response, 403, "AUTHZ")
     assert (await stored_step(platform, found.step.id)).status == "failed"
+
+
+# -- reading steps ------------------------------------------------------------------------------
+
+
+async def test_a_shipments_steps_are_read_with_their_manual_task(
+    client: Client, keys: Keys, platform: Platform, seeded: SeededCatalogue, clock: FixedClock
+) -> None:
+    """Any role may read a shipment's steps: the gateway's failed step with its attempts, last
+    error, no next attempt (a refusal is final) and the open Ops task; one step reads the same."""
+    found = await delivered(client, platform, seeded, clock)
+    readonly = await keys.headers(Role.READONLY)
+    url = f"/v1/shipments/{found.shipment['id']}/automation-steps"
+    response = await client.get(url, headers=readonly)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["shipment_id"] == found.shipment["id"]
+    (step,) = body["items"]
+    assert (step["id"], step["status"]) == (found.step.id, "failed")
+    assert step["scenario"] == "sensor_vendor_first_time"
+    assert step["attempts"] == found.step.attempts == 1
+    assert step["last_error"] == f"unknown company {COMPANY_MIRROR_ID}"
+    assert step["next_attempt_at"] is None
+    task = step["manual_task"]
+    assert task["id"] == step["manual_task_id"] == found.step.manual_task_id
+    assert task["status"] == "open"
+    assert task["title"].startswith("Automation failed: sensor_vendor_first_time")
+    assert (task["resolved_at"], task["resolved_by"], task["notes"]) == (None, None, None)
+    one = await client.get(f"/v1/automation-steps/{found.step.id}", headers=readonly)
+    assert one.status_code == 200, one.text
+    assert one.json() == step
+
+
+async def test_a_settled_steps_task_shows_who_resolved_it(
+    client: Client, platform: Platform, seeded: SeededCatalogue, clock: FixedClock
+) -> None:
+    """After the fallback the step reads as fallback_triggered and its task as resolved, by
+    the key that triggered it, with its notes."""
+    found = await delivered(client, platform, seeded, clock)
+    settled = await client.post(
+        f"/v1/automation-steps/{found.step.id}/fallback", json={"notes": "Provisioned by hand"}
+    )
+    assert settled.status_code == 200, settled.text
+    step = (await client.get(f"/v1/automation-steps/{found.step.id}")).json()
+    assert step["status"] == "fallback_triggered"
+    task = step["manual_task"]
+    assert task["status"] == "resolved"
+    assert task["resolved_by"] == settled.json()["fallback_actor"]
+    assert task["notes"] == "Provisioned by hand"
+    assert task["resolved_at"] is not None
+
+
+async def test_a_shipment_not_delivered_yet_has_no_steps(
+    client: Client, platform: Platform, seeded: SeededCatalogue
+) -> None:
+    """Steps are queued on delivery, so a drafted shipment lists none (an empty list, not 404)."""
+    fulfillment = await fulfillment_of(platform, await paid_order(platform, seeded))
+    shipment = await draft_shipment(client, fulfillment)
+    response = await client.get(f"/v1/shipments/{shipment['id']}/automation-steps")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"shipment_id": shipment["id"], "items": []}
+
+
+async def test_reading_steps_of_unknown_ids_is_not_found(client: Client) -> None:
+    """An unknown shipment or step answers 404 naming it."""
+    shipment = await client.get("/v1/shipments/shp_missing/automation-steps")
+    error = assert_error(shipment, 404, "NOT_FOUND")
+    assert (error["details"]["kind"], error["details"]["id"]) == ("shipment", "shp_missing")
+    step = assert_error(await client.get("/v1/automation-steps/stp_missing"), 404, "NOT_FOUND")
+    assert step["details"]["id"] == "stp_missing"
+
+
+async def test_company_keys_cannot_read_steps(
+    client: Client, keys: Keys, platform: Platform, seeded: SeededCatalogue, clock: FixedClock
+) -> None:
+    """Automation is Ops' business: a company-scoped key, even of the shipment's own company,
+    is refused (403) on both reads."""
+    found = await delivered(client, platform, seeded, clock)
+    own_company = await keys.headers(Role.READONLY, seeded.company_id)
+    for url in (
+        f"/v1/shipments/{found.shipment['id']}/automation-steps",
+        f"/v1/automation-steps/{found.step.id}",
+    ):
+        error = assert_error(await client.get(url, headers=own_company), 403, "AUTHZ")
+        assert error["details"]["family"] == "automation"

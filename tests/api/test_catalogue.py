@@ -10,17 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from entrypoints.seed import AGREEMENT_PRICES, PRODUCTS, REGIONAL_PRICES, SeededCatalogue
 from platform_core.access.model import Role
-from tests.api.conftest import Keys
-
-Client = AsyncTestClient[Litestar]
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["request_id"]
-    return dict(error)
+from tests.api.api_support import Client, Keys, assert_error
 
 
 async def _books(client: Client) -> dict[str, dict[str, Any]]:
@@ -77,22 +67,22 @@ async def test_create_list_and_get_products(client: Client, seeded: SeededCatalo
 
     shown = (await client.get(f"/v1/products/{product['id']}")).json()
     assert shown == product
-    _error(await client.get("/v1/products/prd_missing"), 404, "NOT_FOUND")
+    assert_error(await client.get("/v1/products/prd_missing"), 404, "NOT_FOUND")
 
 
 async def test_product_sku_conflict_and_validation(client: Client, seeded: SeededCatalogue) -> None:
     """A taken SKU is 409; a malformed SKU is 422; an unknown scenario is 400."""
     taken = await client.post("/v1/products", json={"sku": "gw-100", "name": "Again"})
-    error = _error(taken, 409, "CONFLICT")
+    error = assert_error(taken, 409, "CONFLICT")
     assert error["details"]["existing_product_id"] == seeded.gateway_product_id
 
     malformed = await client.post("/v1/products", json={"sku": "no spaces!", "name": "X"})
-    assert _error(malformed, 422, "VALIDATION")["details"]["field"] == "sku"
+    assert assert_error(malformed, 422, "VALIDATION")["details"]["field"] == "sku"
 
     scenario = await client.post(
         "/v1/products", json={"sku": "X-1", "name": "X", "automation_scenario": "teleport"}
     )
-    fields = _error(scenario, 400, "VALIDATION")["details"]["fields"]
+    fields = assert_error(scenario, 400, "VALIDATION")["details"]["fields"]
     assert fields[0]["field"] == "automation_scenario"
 
 
@@ -104,11 +94,11 @@ async def test_only_admins_change_the_catalogue(
     async with AsyncTestClient(app=app) as other:
         other.headers.update(await keys.headers(role))
         refused = await other.post("/v1/products", json={"sku": "NEW-1", "name": "New"})
-        assert _error(refused, 403, "AUTHZ")["details"]["family"] == "catalogue"
+        assert assert_error(refused, 403, "AUTHZ")["details"]["family"] == "catalogue"
         books = await other.post(
             "/v1/price-books", json={"name": "B", "scope": "global", "currency": "USD"}
         )
-        _error(books, 403, "AUTHZ")
+        assert_error(books, 403, "AUTHZ")
         listed = (await other.get("/v1/products")).json()
         assert "NEW-1" not in [p["sku"] for p in listed["items"]]
 
@@ -148,8 +138,8 @@ async def test_price_books_and_entries(client: Client, seeded: SeededCatalogue) 
     assert probe["stripe_sync_status"] == "synced"
     assert probe["stripe_price_id"] == "price_seed_on_PRB-200"
 
-    _error(await client.get("/v1/price-books/pbk_missing"), 404, "NOT_FOUND")
-    _error(await client.get("/v1/price-books/pbk_missing/entries"), 404, "NOT_FOUND")
+    assert_error(await client.get("/v1/price-books/pbk_missing"), 404, "NOT_FOUND")
+    assert_error(await client.get("/v1/price-books/pbk_missing/entries"), 404, "NOT_FOUND")
 
 
 async def test_create_price_book_and_conflict(client: Client, seeded: SeededCatalogue) -> None:
@@ -166,7 +156,7 @@ async def test_create_price_book_and_conflict(client: Client, seeded: SeededCata
         "/v1/price-books",
         json={"name": "Ontario 2", "scope": "regional", "currency": "CAD", "region": "CA-ON"},
     )
-    error = _error(again, 409, "CONFLICT")
+    error = assert_error(again, 409, "CONFLICT")
     assert (
         error["details"]["existing_price_book_id"] == (await _books(client))["Ontario (CAD)"]["id"]
     )
@@ -174,7 +164,7 @@ async def test_create_price_book_and_conflict(client: Client, seeded: SeededCata
     no_region = await client.post(
         "/v1/price-books", json={"name": "R", "scope": "regional", "currency": "USD"}
     )
-    assert _error(no_region, 422, "VALIDATION")["details"]["field"] == "region"
+    assert assert_error(no_region, 422, "VALIDATION")["details"]["field"] == "region"
 
 
 async def test_add_entry_and_change_its_price(client: Client, seeded: SeededCatalogue) -> None:
@@ -202,7 +192,7 @@ async def test_add_entry_and_change_its_price(client: Client, seeded: SeededCata
         },
     )
     assert (
-        _error(duplicate, 409, "CONFLICT")["details"]["existing_price_book_entry_id"]
+        assert_error(duplicate, 409, "CONFLICT")["details"]["existing_price_book_entry_id"]
         == (entry["id"])
     )
     wrong_currency = await client.post(
@@ -212,12 +202,12 @@ async def test_add_entry_and_change_its_price(client: Client, seeded: SeededCata
             "unit_amount": {"amount": 100, "currency": "USD"},
         },
     )
-    _error(wrong_currency, 422, "VALIDATION")
+    assert_error(wrong_currency, 422, "VALIDATION")
     unknown = await client.post(
         f"/v1/price-books/{ontario}/entries",
         json={"product_id": "prd_missing", "unit_amount": {"amount": 1, "currency": "CAD"}},
     )
-    _error(unknown, 404, "NOT_FOUND")
+    assert_error(unknown, 404, "NOT_FOUND")
 
     synced_probe = (await client.get(url)).json()["items"][0]
     repriced = await client.patch(
@@ -232,8 +222,8 @@ async def test_add_entry_and_change_its_price(client: Client, seeded: SeededCata
         f"/v1/price-book-entries/{synced_probe['id']}",
         json={"unit_amount": {"amount": -1, "currency": "CAD"}},
     )
-    _error(negative, 422, "VALIDATION")
-    _error(
+    assert_error(negative, 422, "VALIDATION")
+    assert_error(
         await client.patch(
             "/v1/price-book-entries/pbe_missing",
             json={"unit_amount": {"amount": 1, "currency": "CAD"}},
@@ -276,7 +266,7 @@ async def test_agreement_lifecycle(client: Client, seeded: SeededCatalogue) -> N
     assert activated.json()["status"] == "active"
     assert activated.json()["activated_at"] == "2026-03-02T09:00:00Z"
     again = await client.post(f"/v1/price-agreements/{agreement['id']}/activate")
-    _error(again, 409, "CONFLICT")
+    assert_error(again, 409, "CONFLICT")
 
     cancelled = await client.post(
         f"/v1/price-agreements/{agreement['id']}/cancel", json={"reason": "renegotiated"}
@@ -284,8 +274,10 @@ async def test_agreement_lifecycle(client: Client, seeded: SeededCatalogue) -> N
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["cancellation_reason"] == "renegotiated"
-    _error(await client.post(f"/v1/price-agreements/{agreement['id']}/cancel"), 409, "CONFLICT")
-    _error(await client.post("/v1/price-agreements/pag_missing/activate"), 404, "NOT_FOUND")
+    assert_error(
+        await client.post(f"/v1/price-agreements/{agreement['id']}/cancel"), 409, "CONFLICT"
+    )
+    assert_error(await client.post("/v1/price-agreements/pag_missing/activate"), 404, "NOT_FOUND")
 
 
 async def test_cancel_agreement_without_a_body(client: Client, seeded: SeededCatalogue) -> None:
@@ -308,25 +300,27 @@ async def test_agreement_validation(client: Client, seeded: SeededCatalogue) -> 
         "/v1/price-agreements",
         json=_agreement_body(company, gateway, effective_from="2026-03-01T00:00:00"),
     )
-    assert _error(naive, 400, "VALIDATION")["details"]["fields"][0]["field"] is not None
+    assert assert_error(naive, 400, "VALIDATION")["details"]["fields"][0]["field"] is not None
 
     twice = _agreement_body(company, gateway)
     twice["prices"] = twice["prices"] * 2
     duplicate = await client.post("/v1/price-agreements", json=twice)
-    assert _error(duplicate, 422, "VALIDATION")["details"]["product_id"] == gateway
+    assert assert_error(duplicate, 422, "VALIDATION")["details"]["product_id"] == gateway
 
     unknown = await client.post("/v1/price-agreements", json=_agreement_body(company, "prd_nope"))
-    assert _error(unknown, 422, "VALIDATION")["details"]["unknown_product_ids"] == ["prd_nope"]
+    assert assert_error(unknown, 422, "VALIDATION")["details"]["unknown_product_ids"] == [
+        "prd_nope"
+    ]
 
     empty = await client.post(
         "/v1/price-agreements", json={**_agreement_body(company, gateway), "prices": []}
     )
-    _error(empty, 400, "VALIDATION")
+    assert_error(empty, 400, "VALIDATION")
     backwards = await client.post(
         "/v1/price-agreements",
         json=_agreement_body(company, gateway, effective_to="2026-02-01T00:00:00Z"),
     )
-    assert _error(backwards, 422, "VALIDATION")["details"]["field"] == "effective_to"
+    assert assert_error(backwards, 422, "VALIDATION")["details"]["field"] == "effective_to"
 
 
 async def test_list_and_get_agreements_with_company_scope(
@@ -344,15 +338,15 @@ async def test_list_and_get_agreements_with_company_scope(
     filtered = (await client.get("/v1/price-agreements", params={"company_id": company})).json()
     assert [a["id"] for a in filtered["items"]] == [foreign["id"]]
     assert (await client.get(f"/v1/price-agreements/{foreign['id']}")).json() == foreign
-    _error(await client.get("/v1/price-agreements/pag_missing"), 404, "NOT_FOUND")
+    assert_error(await client.get("/v1/price-agreements/pag_missing"), 404, "NOT_FOUND")
 
     async with AsyncTestClient(app=app) as scoped:
         scoped.headers.update(await keys.headers(Role.READONLY, seeded.company_id))
         own = (await scoped.get("/v1/price-agreements")).json()
         assert [a["company_id"] for a in own["items"]] == [seeded.company_id]
         assert own["items"][0]["name"] == "Northwind 2026"
-        _error(await scoped.get(f"/v1/price-agreements/{foreign['id']}"), 404, "NOT_FOUND")
-        _error(
+        assert_error(await scoped.get(f"/v1/price-agreements/{foreign['id']}"), 404, "NOT_FOUND")
+        assert_error(
             await scoped.get("/v1/price-agreements", params={"company_id": company}),
             404,
             "NOT_FOUND",
@@ -369,7 +363,7 @@ async def test_scoped_support_key_cannot_change_agreements(
             "/v1/price-agreements",
             json=_agreement_body(seeded.company_id, seeded.product_ids["MNT-KIT"]),
         )
-        _error(response, 403, "AUTHZ")
+        assert_error(response, 403, "AUTHZ")
     listed = (await client.get("/v1/price-agreements")).json()
     assert len(listed["items"]) == 1
 
@@ -435,7 +429,7 @@ async def test_strict_quote_names_unsynced_lines(client: Client, seeded: SeededC
             ],
         },
     )
-    error = _error(response, 422, "VALIDATION")
+    error = assert_error(response, 422, "VALIDATION")
     assert [line["sku"] for line in error["details"]["unsynced_lines"]] == ["MNT-KIT"]
 
 
@@ -444,26 +438,29 @@ async def test_quote_validation(client: Client, seeded: SeededCatalogue) -> None
     empty = await client.post(
         "/v1/pricing/quote", json={"company_id": seeded.company_id, "lines": []}
     )
-    _error(empty, 400, "VALIDATION")
+    assert_error(empty, 400, "VALIDATION")
     zero = await client.post(
         "/v1/pricing/quote",
         json={"company_id": seeded.company_id,
               "lines": [{"product_id": seeded.gateway_product_id, "quantity": 0}]},
     )  # fmt: skip
-    assert _error(zero, 400, "VALIDATION")["details"]["fields"][0]["field"] == "lines[0].quantity"
+    assert (
+        assert_error(zero, 400, "VALIDATION")["details"]["fields"][0]["field"]
+        == "lines[0].quantity"
+    )
     unknown = await client.post(
         "/v1/pricing/quote",
         json={"company_id": seeded.company_id,
               "lines": [{"product_id": "prd_nope", "quantity": 1}]},
     )  # fmt: skip
-    error = _error(unknown, 422, "VALIDATION")
+    error = assert_error(unknown, 422, "VALIDATION")
     assert error["details"]["index"] == 0
     no_company = await client.post(
         "/v1/pricing/quote",
         json={"company_id": "cmp_nope",
               "lines": [{"product_id": seeded.gateway_product_id, "quantity": 1}]},
     )  # fmt: skip
-    _error(no_company, 404, "NOT_FOUND")
+    assert_error(no_company, 404, "NOT_FOUND")
 
 
 async def test_readonly_and_scoped_keys_may_quote_their_own_company(
@@ -485,7 +482,7 @@ async def test_readonly_and_scoped_keys_may_quote_their_own_company(
         )
         assert own.json()["company_id"] == seeded.company_id
         foreign = await scoped.post("/v1/pricing/quote", json={"company_id": other, "lines": lines})
-        _error(foreign, 404, "NOT_FOUND")
+        assert_error(foreign, 404, "NOT_FOUND")
 
 
 async def test_resolution_of_an_order_item(
@@ -512,11 +509,11 @@ async def test_resolution_of_an_order_item(
     assert regional["price_book_entry_id"] is not None
     assert regional["price_agreement_id"] is None
 
-    error = _error(await client.get("/v1/pricing/resolutions/oit_missing"), 404, "NOT_FOUND")
+    error = assert_error(await client.get("/v1/pricing/resolutions/oit_missing"), 404, "NOT_FOUND")
     assert error["details"] == {"kind": "order_item", "id": "oit_missing"}
 
     other = await _other_company(client)
     async with AsyncTestClient(app=app) as scoped:
         scoped.headers.update(await keys.headers(Role.READONLY, other))
         hidden = await scoped.get(f"/v1/pricing/resolutions/{gateway['id']}")
-        _error(hidden, 404, "NOT_FOUND")
+        assert_error(hidden, 404, "NOT_FOUND")

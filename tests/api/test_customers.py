@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from adapters.clock import FixedClock
 from entrypoints.seed import SeededCatalogue
 from platform_core.access.model import Role
-from tests.api.conftest import Keys
-
-Client = AsyncTestClient[Litestar]
+from tests.api.api_support import Client, Keys, assert_error
 
 
 async def _other_company(client: Client) -> dict[str, Any]:
@@ -22,14 +22,6 @@ async def _other_company(client: Client) -> dict[str, Any]:
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["request_id"]
-    return dict(error)
 
 
 # -- companies -------------------------------------------------------------------------------
@@ -65,27 +57,27 @@ async def test_second_company_for_one_mirror_is_a_conflict(
         "/v1/companies",
         json={"name": "Again", "company_mirror_id": "legacy-cmp-1001", "currency": "CAD"},
     )
-    error = _error(response, 409, "CONFLICT")
+    error = assert_error(response, 409, "CONFLICT")
     assert error["details"]["existing_company_id"] == seeded.company_id
 
 
 async def test_create_company_validation_names_the_fields(client: Client) -> None:
     """A missing field, an unknown field and a bad currency are refused with their names."""
     missing = await client.post("/v1/companies", json={"name": "No mirror", "currency": "CAD"})
-    error = _error(missing, 400, "VALIDATION")
+    error = assert_error(missing, 400, "VALIDATION")
     assert "company_mirror_id" in error["details"]["fields"][0]["message"]
 
     unknown = await client.post(
         "/v1/companies",
         json={"name": "A", "company_mirror_id": "m-1", "currency": "CAD", "vip": True},
     )
-    error = _error(unknown, 400, "VALIDATION")
+    error = assert_error(unknown, 400, "VALIDATION")
     assert "vip" in error["details"]["fields"][0]["message"]
 
     currency = await client.post(
         "/v1/companies", json={"name": "A", "company_mirror_id": "m-1", "currency": "ZZZ"}
     )
-    error = _error(currency, 422, "VALIDATION")
+    error = assert_error(currency, 422, "VALIDATION")
     assert error["details"]["field"] == "currency"
 
 
@@ -98,19 +90,21 @@ async def test_readonly_and_scoped_keys_cannot_create_companies(
         readonly = await anonymous.post(
             "/v1/companies", json=body, headers=await keys.headers(Role.READONLY)
         )
-        _error(readonly, 403, "AUTHZ")
+        assert_error(readonly, 403, "AUTHZ")
         scoped = await anonymous.post(
             "/v1/companies",
             json=body,
             headers=await keys.headers(Role.SUPPORT, seeded.company_id),
         )
-        _error(scoped, 403, "AUTHZ")
+        assert_error(scoped, 403, "AUTHZ")
 
 
 async def test_list_companies_pages_and_filters_by_name(
-    client: Client, seeded: SeededCatalogue
+    client: Client, seeded: SeededCatalogue, clock: FixedClock
 ) -> None:
     """GET /v1/companies lists oldest first; `name` keeps those whose name contains it."""
+    # Later than the seeded company: at one instant the order would fall to the random ids.
+    clock.advance(timedelta(minutes=1))
     other = await _other_company(client)
     everything = (await client.get("/v1/companies")).json()
     assert [c["id"] for c in everything["items"]] == [seeded.company_id, other["id"]]
@@ -123,7 +117,7 @@ async def test_list_companies_pages_and_filters_by_name(
     assert [c["id"] for c in named["items"]] == [other["id"]]
 
     too_big = await client.get("/v1/companies", params={"limit": 501})
-    _error(too_big, 400, "VALIDATION")
+    assert_error(too_big, 400, "VALIDATION")
 
 
 async def test_scoped_key_sees_only_its_own_company(
@@ -138,8 +132,8 @@ async def test_scoped_key_sees_only_its_own_company(
         assert [c["id"] for c in listed["items"]] == [seeded.company_id]
         own = await scoped.get(f"/v1/companies/{seeded.company_id}")
         assert own.json()["name"] == "Northwind Sensors Ltd"
-        _error(await scoped.get(f"/v1/companies/{other['id']}"), 404, "NOT_FOUND")
-        _error(await scoped.get(f"/v1/companies/{other['id']}/contacts"), 404, "NOT_FOUND")
+        assert_error(await scoped.get(f"/v1/companies/{other['id']}"), 404, "NOT_FOUND")
+        assert_error(await scoped.get(f"/v1/companies/{other['id']}/contacts"), 404, "NOT_FOUND")
 
 
 async def test_get_company_shows_defaults_and_primary_contacts(
@@ -154,7 +148,7 @@ async def test_get_company_shows_defaults_and_primary_contacts(
         "operations": seeded.operations_contact_id,
     }
     assert body["region"] == "CA-ON"
-    _error(await client.get("/v1/companies/cmp_missing"), 404, "NOT_FOUND")
+    assert_error(await client.get("/v1/companies/cmp_missing"), 404, "NOT_FOUND")
 
 
 async def test_patch_company_changes_only_the_fields_sent(
@@ -171,12 +165,12 @@ async def test_patch_company_changes_only_the_fields_sent(
     assert body["region"] == "CA-ON"
 
     unknown = await client.patch(url, json={"default_billing_address_id": "adr_missing"})
-    error = _error(unknown, 422, "VALIDATION")
+    error = assert_error(unknown, 422, "VALIDATION")
     assert error["details"]["field"] == "default_billing_address_id"
 
     bad_type = await client.patch(url, json={"currency": None})
-    _error(bad_type, 400, "VALIDATION")
-    _error(await client.patch("/v1/companies/cmp_missing", json={}), 404, "NOT_FOUND")
+    assert_error(bad_type, 400, "VALIDATION")
+    assert_error(await client.patch("/v1/companies/cmp_missing", json={}), 404, "NOT_FOUND")
 
 
 async def test_patch_company_refuses_another_companys_address(
@@ -192,7 +186,7 @@ async def test_patch_company_refuses_another_companys_address(
         f"/v1/companies/{seeded.company_id}",
         json={"default_shipping_address_id": address.json()["id"]},
     )
-    _error(response, 422, "VALIDATION")
+    assert_error(response, 422, "VALIDATION")
 
 
 async def test_set_and_clear_a_primary_contact(client: Client, seeded: SeededCatalogue) -> None:
@@ -210,11 +204,11 @@ async def test_set_and_clear_a_primary_contact(client: Client, seeded: SeededCat
     lacks_role = await client.put(
         f"{url}/technical", json={"contact_id": seeded.operations_contact_id}
     )
-    error = _error(lacks_role, 422, "VALIDATION")
+    error = assert_error(lacks_role, 422, "VALIDATION")
     assert error["details"]["field"] == "role"
 
     bad_role = await client.put(f"{url}/janitor", json={"contact_id": None})
-    error = _error(bad_role, 400, "VALIDATION")
+    error = assert_error(bad_role, 400, "VALIDATION")
     assert error["details"]["fields"][0]["field"] == "role"
 
 
@@ -245,12 +239,12 @@ async def test_add_and_list_contacts(client: Client, seeded: SeededCatalogue) ->
     assert contact["id"] in [c["id"] for c in listed["items"]]
 
     duplicate = await client.post(url, json={"name": "Ana 2", "email": "ana@northwind.example"})
-    error = _error(duplicate, 409, "CONFLICT")
+    error = assert_error(duplicate, 409, "CONFLICT")
     assert error["details"]["existing_contact_id"] == contact["id"]
 
     bad_role = await client.post(url, json={"name": "B", "email": "b@x.example", "roles": ["cto"]})
-    _error(bad_role, 400, "VALIDATION")
-    _error(await client.get("/v1/companies/cmp_missing/contacts"), 404, "NOT_FOUND")
+    assert_error(bad_role, 400, "VALIDATION")
+    assert_error(await client.get("/v1/companies/cmp_missing/contacts"), 404, "NOT_FOUND")
 
 
 async def test_patch_contact(client: Client, seeded: SeededCatalogue) -> None:
@@ -265,16 +259,16 @@ async def test_patch_contact(client: Client, seeded: SeededCatalogue) -> None:
     assert removed.json()["name"] == "Dana Reyes-Park"
 
     taken = await client.patch(url, json={"email": "omar@northwind.example"})
-    _error(taken, 409, "CONFLICT")
+    assert_error(taken, 409, "CONFLICT")
     invalid = await client.patch(url, json={"email": "not-an-email"})
-    _error(invalid, 422, "VALIDATION")
-    _error(await client.patch("/v1/contacts/con_missing", json={}), 404, "NOT_FOUND")
+    assert_error(invalid, 422, "VALIDATION")
+    assert_error(await client.patch("/v1/contacts/con_missing", json={}), 404, "NOT_FOUND")
 
 
 async def test_archive_contact(client: Client, seeded: SeededCatalogue) -> None:
     """A primary contact cannot be archived; another can, once; archived ones are read-only."""
     primary = await client.post(f"/v1/contacts/{seeded.billing_contact_id}/archive")
-    error = _error(primary, 409, "CONFLICT")
+    error = assert_error(primary, 409, "CONFLICT")
     assert error["details"]["roles"] == ["billing"]
 
     contact = await client.post(
@@ -286,8 +280,8 @@ async def test_archive_contact(client: Client, seeded: SeededCatalogue) -> None:
     assert archived.json()["status"] == "archived"
     assert archived.json()["archived_at"] == "2026-03-02T09:00:00Z"
 
-    _error(await client.post(f"/v1/contacts/{contact.json()['id']}/archive"), 409, "CONFLICT")
-    _error(
+    assert_error(await client.post(f"/v1/contacts/{contact.json()['id']}/archive"), 409, "CONFLICT")
+    assert_error(
         await client.patch(f"/v1/contacts/{contact.json()['id']}", json={"name": "X"}),
         409,
         "CONFLICT",
@@ -296,7 +290,7 @@ async def test_archive_contact(client: Client, seeded: SeededCatalogue) -> None:
         f"/v1/companies/{seeded.company_id}/contacts", params={"include_archived": True}
     )
     assert listed.json()["total"] == 3
-    _error(await client.post("/v1/contacts/con_missing/archive"), 404, "NOT_FOUND")
+    assert_error(await client.post("/v1/contacts/con_missing/archive"), 404, "NOT_FOUND")
 
 
 async def test_change_contact_roles(client: Client, seeded: SeededCatalogue) -> None:
@@ -307,9 +301,9 @@ async def test_change_contact_roles(client: Client, seeded: SeededCatalogue) -> 
     assert changed.json()["roles"] == ["operations", "technical"]
 
     primary = await client.post(url, json={"revoke": ["operations"]})
-    _error(primary, 409, "CONFLICT")
+    assert_error(primary, 409, "CONFLICT")
     both = await client.post(url, json={"grant": ["billing"], "revoke": ["billing"]})
-    _error(both, 422, "VALIDATION")
+    assert_error(both, 422, "VALIDATION")
 
 
 async def test_scoped_key_cannot_touch_another_companys_contacts(
@@ -324,13 +318,13 @@ async def test_scoped_key_cannot_touch_another_companys_contacts(
     foreign_id = foreign.json()["id"]
     async with AsyncTestClient(app=app) as scoped:
         scoped.headers.update(await keys.headers(Role.SUPPORT, seeded.company_id))
-        _error(
+        assert_error(
             await scoped.patch(f"/v1/contacts/{foreign_id}", json={"name": "Hijacked"}),
             404,
             "NOT_FOUND",
         )
-        _error(await scoped.post(f"/v1/contacts/{foreign_id}/archive"), 404, "NOT_FOUND")
-        _error(
+        assert_error(await scoped.post(f"/v1/contacts/{foreign_id}/archive"), 404, "NOT_FOUND")
+        assert_error(
             await scoped.post(f"/v1/contacts/{foreign_id}/roles", json={"grant": ["billing"]}),
             404,
             "NOT_FOUND",
@@ -340,7 +334,7 @@ async def test_scoped_key_cannot_touch_another_companys_contacts(
         )
         assert own.json()["name"] == "Dana R."
         pricing = await scoped.patch(f"/v1/companies/{seeded.company_id}", json={"region": "CA"})
-        _error(pricing, 403, "AUTHZ")
+        assert_error(pricing, 403, "AUTHZ")
         primary = await scoped.put(
             f"/v1/companies/{seeded.company_id}/primary-contacts/shipping",
             json={"contact_id": seeded.operations_contact_id},
@@ -382,7 +376,7 @@ async def test_readonly_key_cannot_write_customers(
         readonly.headers.update(await keys.headers(Role.READONLY))
         before = await _customer_state(readonly, seeded.company_id)
         response = await readonly.request(method.upper(), url, json=body)
-        error = _error(response, 403, "AUTHZ")
+        error = assert_error(response, 403, "AUTHZ")
         assert error["details"] == {"role": "readonly", "family": "customers"}
         assert await _customer_state(readonly, seeded.company_id) == before
 
@@ -420,11 +414,11 @@ async def test_add_and_list_addresses(client: Client, seeded: SeededCatalogue) -
     assert address["id"] in [a["id"] for a in listed["items"]]
 
     no_lines = await client.post(url, json={**body, "lines": []})
-    error = _error(no_lines, 400, "VALIDATION")
+    error = assert_error(no_lines, 400, "VALIDATION")
     assert error["details"]["fields"][0]["source"] == "body"
     bad_country = await client.post(url, json={**body, "country": "XX"})
-    _error(bad_country, 422, "VALIDATION")
-    _error(await client.get("/v1/companies/cmp_missing/addresses"), 404, "NOT_FOUND")
+    assert_error(bad_country, 422, "VALIDATION")
+    assert_error(await client.get("/v1/companies/cmp_missing/addresses"), 404, "NOT_FOUND")
 
 
 async def test_patch_address(client: Client, seeded: SeededCatalogue) -> None:
@@ -440,9 +434,9 @@ async def test_patch_address(client: Client, seeded: SeededCatalogue) -> None:
         url,
         json={"lines": ["100 King St W"], "city": "Toronto", "postal_code": "M5X 1A9"},
     )
-    error = _error(twin, 409, "CONFLICT")
+    error = assert_error(twin, 409, "CONFLICT")
     assert error["details"]["existing_address_id"] == seeded.billing_address_id
-    _error(await client.patch("/v1/addresses/adr_missing", json={}), 404, "NOT_FOUND")
+    assert_error(await client.patch("/v1/addresses/adr_missing", json={}), 404, "NOT_FOUND")
 
 
 async def test_scoped_key_cannot_edit_another_companys_address(
@@ -459,8 +453,8 @@ async def test_scoped_key_cannot_edit_another_companys_address(
         response = await scoped.patch(
             f"/v1/addresses/{foreign.json()['id']}", json={"city": "Elsewhere"}
         )
-        _error(response, 404, "NOT_FOUND")
-        _error(
+        assert_error(response, 404, "NOT_FOUND")
+        assert_error(
             await scoped.post(
                 f"/v1/companies/{other['id']}/addresses",
                 json={"lines": ["2 Main St"], "city": "Fresno", "country": "US"},

@@ -1,126 +1,28 @@
 """Fulfillment routes: fulfillment orders, shipments, their status moves, courier events and
-timeline, with roles and company scope.
-
-The helpers at the top (a paid order, its fulfillment order, a shipment) are shared with the
-invoice, automation and webhook route tests.
-"""
+timeline, with roles and company scope."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
-
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from adapters.clock import FixedClock
 from entrypoints.bootstrap import Platform
 from entrypoints.seed import SeededCatalogue
 from platform_core.access.model import Role
-from platform_core.customers.model import Company
-from platform_core.customers.service import CreateCompany, create_company
-from platform_core.fulfillment.model import FulfillmentOrder, TrackingStatus
-from platform_core.orders.model import Order
-from platform_core.orders.service import (
-    CreateDraftOrder,
-    SendCheckout,
-    create_draft_order,
-    get_order,
-    handle_payment_notification,
-    send_checkout,
+from tests.api.api_support import (
+    COURIER,
+    DESTINATION,
+    Client,
+    Keys,
+    assert_error,
+    deliver_by_courier,
+    draft_order,
+    draft_shipment,
+    fulfillment_of,
+    other_company,
+    paid_order,
 )
-from platform_core.pricing.model import QuoteLine
-from tests.api.conftest import Keys
-from tests.api.test_cross_cutting import assert_error
-
-Client = AsyncTestClient[Litestar]
-COURIER = "simulator"
-DESTINATION: dict[str, Any] = {
-    "name": "Northwind receiving",
-    "lines": ["55 Industrial Rd"],
-    "city": "Mississauga",
-    "region": "ON",
-    "postal_code": "L5T 2H4",
-    "country": "CA",
-}
-# Gateways get a scenario (an automation step on delivery); the mounting kit does not.
-DEFAULT_LINES = (("GW-100", 2), ("MNT-KIT", 3))
-
-
-async def paid_order(
-    platform: Platform, seeded: SeededCatalogue, lines: Sequence[tuple[str, int]] = DEFAULT_LINES
-) -> Order:
-    """An order paid by card through the mock Stripe, with its reactions (fulfillment order,
-    invoice) already run."""
-    deps = platform.deps
-    quote = [QuoteLine(seeded.product_ids[sku], quantity) for sku, quantity in lines]
-    command = CreateDraftOrder(
-        seeded.company_id, seeded.billing_contact_id, seeded.billing_address_id, quote
-    )
-    order = await create_draft_order(deps, command)
-    sent = await send_checkout(deps, SendCheckout(order.id))
-    assert sent.checkout is not None
-    body, headers = deps.payments.complete(sent.checkout.session_id)
-    await handle_payment_notification(deps, deps.payments.parse_webhook(body, headers))
-    await platform.settle()
-    return await get_order(deps, order.id)
-
-
-async def fulfillment_of(platform: Platform, order: Order) -> FulfillmentOrder:
-    async with platform.deps.uow() as uow:
-        found = await uow.fulfillment_orders.find_by_order(order.id)
-    assert found is not None, "order.paid should have created the fulfillment order"
-    return found
-
-
-async def other_company(platform: Platform) -> Company:
-    return await create_company(
-        platform.deps, CreateCompany("Southwind Farms", "legacy-cmp-2002", "CAD", "CA-ON")
-    )
-
-
-async def draft_shipment(
-    client: Client,
-    fulfillment: FulfillmentOrder,
-    tracking_number: str | None = "SIM000000001",
-    quantities: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    """Draft a shipment through the API carrying `quantities` (by order item id; default all)."""
-    if quantities is None:
-        wanted = {item.id: item.quantity_ordered for item in fulfillment.items}
-    else:
-        wanted = {
-            item.id: quantities[item.order_item_id]
-            for item in fulfillment.items
-            if item.order_item_id in quantities
-        }
-    body: dict[str, Any] = {
-        "destination": DESTINATION,
-        "items": [{"fulfillment_item_id": key, "quantity": n} for key, n in wanted.items()],
-    }
-    if tracking_number is not None:
-        body |= {"courier_code": COURIER, "tracking_number": tracking_number}
-    response = await client.post(f"/v1/fulfillments/{fulfillment.id}/shipments", json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def deliver_by_courier(
-    platform: Platform, client: Client, clock: FixedClock, tracking_number: str
-) -> dict[str, Any]:
-    """The simulated courier scans the parcel in transit and delivered, and says so by webhook."""
-    couriers = platform.deps.couriers
-    scans = couriers.script(
-        tracking_number, [TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERED], start=clock.now()
-    )
-    clock.advance(timedelta(days=1))
-    headers, body = couriers.signed_webhook(scans)
-    response = await client.post(f"/v1/webhooks/couriers/{COURIER}", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-    await platform.settle()
-    return dict(response.json())
-
 
 # -- fulfillment orders ------------------------------------------------------------------------
 
@@ -158,28 +60,35 @@ async def test_an_unknown_fulfillment_order_is_not_found(client: Client) -> None
     assert error["details"]["id"] == "ful_missing"
 
 
-async def test_ops_create_a_fulfillment_order_by_hand_once_per_order(
-    client: Client, keys: Keys, seeded: SeededCatalogue
-) -> None:
-    """A manual fulfillment order is created (201, origin manual); a second for the order is a
-    conflict naming the first."""
-    ops = await keys.headers(Role.OPS)
-    body = {
-        "order_id": "ord_paid_by_wire",
-        "company_id": seeded.company_id,
+def manual_body(company_id: str, order_item_id: str, product_id: str) -> dict[str, Any]:
+    return {
+        "order_id": "",
+        "company_id": company_id,
         "items": [
             {
-                "order_item_id": "oit_1",
-                "product_id": seeded.gateway_product_id,
+                "order_item_id": order_item_id,
+                "product_id": product_id,
                 "description": "Sensor gateway",
                 "quantity": 4,
                 "automation_scenario": "sensor_vendor_first_time",
             }
         ],
     }
+
+
+async def test_ops_create_a_fulfillment_order_by_hand_once_per_order(
+    client: Client, keys: Keys, platform: Platform, seeded: SeededCatalogue
+) -> None:
+    """A manual fulfillment order for an order of the company (e.g. paid by wire) is created
+    (201, origin manual); a second for the order is a conflict naming the first."""
+    order = await draft_order(platform, seeded, [("GW-100", 4)])
+    ops = await keys.headers(Role.OPS)
+    body = manual_body(seeded.company_id, order.items[0].id, seeded.gateway_product_id)
+    body["order_id"] = order.id
     created = await client.post("/v1/fulfillments", json=body, headers=ops)
     assert created.status_code == 201, created.text
     made = created.json()
+    assert (made["order_id"], made["company_id"]) == (order.id, seeded.company_id)
     assert made["origin"] == "manual"
     assert made["status"] == "ready_to_prepare"
     assert made["items"][0]["quantity_ordered"] == 4
@@ -187,6 +96,25 @@ async def test_ops_create_a_fulfillment_order_by_hand_once_per_order(
     second = await client.post("/v1/fulfillments", json=body, headers=ops)
     error = assert_error(second, 409, "CONFLICT")
     assert error["details"]["fulfillment_order_id"] == made["id"]
+
+
+async def test_a_manual_fulfillment_order_needs_an_order_of_its_company(
+    client: Client, platform: Platform, seeded: SeededCatalogue
+) -> None:
+    """An unknown order, and an order of another company than the one named, both answer 404
+    for the order, and nothing is created."""
+    order = await draft_order(platform, seeded, [("GW-100", 4)])
+    stranger = await other_company(platform)
+    unknown = manual_body(seeded.company_id, "oit_1", seeded.gateway_product_id)
+    unknown["order_id"] = "ord_missing"
+    error = assert_error(await client.post("/v1/fulfillments", json=unknown), 404, "NOT_FOUND")
+    assert (error["details"]["kind"], error["details"]["id"]) == ("order", "ord_missing")
+    misnamed = manual_body(stranger.id, order.items[0].id, seeded.gateway_product_id)
+    misnamed["order_id"] = order.id
+    error = assert_error(await client.post("/v1/fulfillments", json=misnamed), 404, "NOT_FOUND")
+    assert (error["details"]["kind"], error["details"]["id"]) == ("order", order.id)
+    listed = (await client.get("/v1/fulfillments", params={"order_id": order.id})).json()
+    assert listed["items"] == []
 
 
 async def test_a_fulfillment_order_needs_items(client: Client, seeded: SeededCatalogue) -> None:
@@ -219,6 +147,73 @@ async def test_support_and_readonly_keys_cannot_change_fulfillment(
         assert_error(refused, 403, "AUTHZ")
         read = await client.get(f"/v1/fulfillments/{fulfillment.id}", headers=headers)
         assert read.status_code == 200
+
+
+async def test_fulfillment_orders_are_listed_newest_first_and_filtered(
+    client: Client, keys: Keys, platform: Platform, seeded: SeededCatalogue, clock: FixedClock
+) -> None:
+    """GET /v1/fulfillments lists newest first (any role may read); order_id finds an order's
+    own, status and company narrow the list, limit and offset page it."""
+    first = await fulfillment_of(platform, await paid_order(platform, seeded))
+    clock.advance(timedelta(minutes=5))
+    second_order = await paid_order(platform, seeded)
+    second = await fulfillment_of(platform, second_order)
+    await draft_shipment(client, second)
+    readonly = await keys.headers(Role.READONLY)
+
+    listed = await client.get("/v1/fulfillments", headers=readonly)
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert [f["id"] for f in body["items"]] == [second.id, first.id]
+    assert (body["limit"], body["offset"]) == (50, 0)
+    assert body["items"][0]["order_id"] == second_order.id
+    assert body["items"][0]["status"] == "awaiting_shipment"
+    assert body["items"][1]["items"][0]["quantity_remaining"] > 0
+
+    async def ids(**params: Any) -> list[str]:
+        response = await client.get("/v1/fulfillments", params=params)
+        assert response.status_code == 200, response.text
+        return [f["id"] for f in response.json()["items"]]
+
+    assert await ids(order_id=second_order.id) == [second.id]
+    assert await ids(order_id="ord_missing") == []
+    assert await ids(status="ready_to_prepare") == [first.id]
+    assert await ids(company_id=seeded.company_id, status="awaiting_shipment") == [second.id]
+    assert await ids(company_id=(await other_company(platform)).id) == []
+    assert await ids(limit=1, offset=1) == [first.id]
+
+
+async def test_the_fulfillment_list_refuses_bad_filters(client: Client) -> None:
+    """An unknown status and a page size out of range are refused naming the parameter."""
+    for params in ({"status": "lost"}, {"limit": 0}, {"limit": 501}, {"offset": -1}):
+        response = await client.get("/v1/fulfillments", params=params)
+        error = assert_error(response, 400, "VALIDATION")
+        assert [f["field"] for f in error["details"]["fields"]] == list(params)
+
+
+async def test_a_company_key_lists_only_its_own_fulfillment_orders(
+    client: Client, keys: Keys, platform: Platform, seeded: SeededCatalogue
+) -> None:
+    """A scoped key sees its company's fulfillment orders only; naming another company is 404
+    for that company, and another company's order is simply not in its list."""
+    fulfillment = await fulfillment_of(platform, await paid_order(platform, seeded))
+    stranger_company = await other_company(platform)
+    stranger = await keys.headers(Role.READONLY, stranger_company.id)
+    owner = await keys.headers(Role.READONLY, seeded.company_id)
+
+    mine = await client.get("/v1/fulfillments", headers=owner)
+    assert [f["id"] for f in mine.json()["items"]] == [fulfillment.id]
+    theirs = await client.get("/v1/fulfillments", headers=stranger)
+    assert theirs.json()["items"] == []
+    by_order = await client.get(
+        "/v1/fulfillments", params={"order_id": fulfillment.order_id}, headers=stranger
+    )
+    assert by_order.json()["items"] == []
+    named = await client.get(
+        "/v1/fulfillments", params={"company_id": seeded.company_id}, headers=stranger
+    )
+    error = assert_error(named, 404, "NOT_FOUND")
+    assert (error["details"]["kind"], error["details"]["id"]) == ("company", seeded.company_id)
 
 
 # -- shipments ---------------------------------------------------------------------------------

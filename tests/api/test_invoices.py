@@ -6,19 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
 from adapters.clock import FixedClock
 from adapters.documents import FpdfInvoiceRenderer
 from entrypoints.bootstrap import Platform
 from entrypoints.seed import SeededCatalogue
 from platform_core.access.model import Role
-from tests.api.conftest import Keys
-from tests.api.test_cross_cutting import assert_error
-from tests.api.test_fulfillment import other_company, paid_order
-
-Client = AsyncTestClient[Litestar]
+from tests.api.api_support import Client, Keys, assert_error, other_company, paid_order
 
 
 def cad(amount: int) -> dict[str, Any]:

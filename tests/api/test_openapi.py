@@ -93,5 +93,6 @@ def test_every_write_documents_its_request_body(schema: dict[str, Any]) -> None:
 
 def test_the_docs_declare_bearer_keys(schema: dict[str, Any]) -> None:
     scheme = schema["components"]["securitySchemes"]["ApiKey"]
-    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert scheme["type"] == "http"
+    assert scheme["scheme"] == "bearer"
     assert schema["security"] == [{"ApiKey": []}]

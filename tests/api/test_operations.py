@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
 from adapters.clock import FixedClock
 from entrypoints.bootstrap import Platform
 from entrypoints.seed import SeededCatalogue
@@ -24,10 +21,7 @@ from platform_core.jobs.service import (
     record_job_succeeded,
 )
 from platform_core.legacy.model import AssetRecord, CompanyRecord, DeviceRecord
-from tests.api.conftest import Keys
-from tests.api.test_cross_cutting import assert_error
-
-Client = AsyncTestClient[Litestar]
+from tests.api.api_support import Client, Keys, assert_error
 
 
 async def enqueue(

@@ -13,17 +13,7 @@ from adapters.clock import FixedClock
 from entrypoints.bootstrap import Platform
 from entrypoints.seed import AGREEMENT_PRICES, SeededCatalogue
 from platform_core.access.model import Role
-from tests.api.conftest import Keys
-
-Client = AsyncTestClient[Litestar]
-
-
-def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["request_id"]
-    return dict(error)
+from tests.api.api_support import Client, Keys, assert_error
 
 
 def _order_body(seeded: SeededCatalogue, **extra: Any) -> dict[str, Any]:
@@ -104,23 +94,25 @@ async def test_create_draft_order_is_priced(client: Client, seeded: SeededCatalo
 async def test_create_order_validation(client: Client, seeded: SeededCatalogue) -> None:
     """No lines, bad quantities, unknown products and foreign billing parties are refused."""
     no_lines = await client.post("/v1/orders", json=_order_body(seeded, lines=[]))
-    assert _error(no_lines, 400, "VALIDATION")["details"]["fields"][0]["field"] == "lines"
+    assert assert_error(no_lines, 400, "VALIDATION")["details"]["fields"][0]["field"] == "lines"
     negative = await client.post(
         "/v1/orders",
         json=_order_body(seeded, lines=[{"product_id": seeded.gateway_product_id, "quantity": -1}]),
     )
-    _error(negative, 400, "VALIDATION")
+    assert_error(negative, 400, "VALIDATION")
     unknown = await client.post(
         "/v1/orders", json=_order_body(seeded, lines=[{"product_id": "prd_x", "quantity": 1}])
     )
-    assert _error(unknown, 422, "VALIDATION")["details"]["index"] == 0
+    assert assert_error(unknown, 422, "VALIDATION")["details"]["index"] == 0
     other = await _other_company(client)
     foreign_contact = await client.post(
         "/v1/orders", json=_order_body(seeded, billing_contact_id=other["billing_contact_id"])
     )
-    assert _error(foreign_contact, 422, "VALIDATION")["details"]["field"] == "billing_contact_id"
+    assert (
+        assert_error(foreign_contact, 422, "VALIDATION")["details"]["field"] == "billing_contact_id"
+    )
     no_company = await client.post("/v1/orders", json=_order_body(seeded, company_id="cmp_x"))
-    _error(no_company, 404, "NOT_FOUND")
+    assert_error(no_company, 404, "NOT_FOUND")
     assert (await client.get("/v1/orders")).json()["items"] == []
 
 
@@ -131,7 +123,7 @@ async def test_readonly_key_cannot_create_orders(
     async with AsyncTestClient(app=app) as readonly:
         readonly.headers.update(await keys.headers(Role.READONLY))
         response = await readonly.post("/v1/orders", json=_order_body(seeded))
-        assert _error(response, 403, "AUTHZ")["details"]["family"] == "orders"
+        assert assert_error(response, 403, "AUTHZ")["details"]["family"] == "orders"
         assert (await readonly.get("/v1/orders")).json()["items"] == []
 
 
@@ -142,7 +134,7 @@ async def test_get_order(client: Client, seeded: SeededCatalogue) -> None:
     """GET /v1/orders/{id} answers the order; an unknown id is 404."""
     order = await _draft(client, seeded)
     assert (await client.get(f"/v1/orders/{order['id']}")).json() == order
-    error = _error(await client.get("/v1/orders/ord_missing"), 404, "NOT_FOUND")
+    error = assert_error(await client.get("/v1/orders/ord_missing"), 404, "NOT_FOUND")
     assert error["details"]["id"] == "ord_missing"
 
 
@@ -176,10 +168,10 @@ async def test_list_orders_filters_and_pages(
     assert other["items"] == []
 
     naive = await client.get("/v1/orders", params={"created_from": "2026-03-02T09:30:00"})
-    assert _error(naive, 422, "VALIDATION")["details"]["field"] == "created_from"
+    assert assert_error(naive, 422, "VALIDATION")["details"]["field"] == "created_from"
     bad_status = await client.get("/v1/orders", params={"status": "shipped"})
-    assert _error(bad_status, 400, "VALIDATION")["details"]["fields"][0]["field"] == "status"
-    _error(await client.get("/v1/orders", params={"offset": -1}), 400, "VALIDATION")
+    assert assert_error(bad_status, 400, "VALIDATION")["details"]["fields"][0]["field"] == "status"
+    assert_error(await client.get("/v1/orders", params={"offset": -1}), 400, "VALIDATION")
 
 
 async def test_scoped_key_sees_only_its_companys_orders(
@@ -194,20 +186,22 @@ async def test_scoped_key_sees_only_its_companys_orders(
         listed = (await scoped.get("/v1/orders")).json()
         assert [o["id"] for o in listed["items"]] == [own["id"]]
         assert (await scoped.get(f"/v1/orders/{own['id']}")).json()["id"] == own["id"]
-        _error(await scoped.get(f"/v1/orders/{foreign['id']}"), 404, "NOT_FOUND")
-        _error(
+        assert_error(await scoped.get(f"/v1/orders/{foreign['id']}"), 404, "NOT_FOUND")
+        assert_error(
             await scoped.get("/v1/orders", params={"company_id": other["company_id"]}),
             404,
             "NOT_FOUND",
         )
-        _error(await scoped.get(f"/v1/orders/{foreign['id']}/timeline"), 404, "NOT_FOUND")
-        _error(
+        assert_error(await scoped.get(f"/v1/orders/{foreign['id']}/timeline"), 404, "NOT_FOUND")
+        assert_error(
             await scoped.post(f"/v1/orders/{foreign['id']}/cancel", json={"reason": "x"}),
             404,
             "NOT_FOUND",
         )
-        _error(await scoped.post(f"/v1/orders/{foreign['id']}/send-checkout"), 404, "NOT_FOUND")
-        _error(
+        assert_error(
+            await scoped.post(f"/v1/orders/{foreign['id']}/send-checkout"), 404, "NOT_FOUND"
+        )
+        assert_error(
             await scoped.post("/v1/orders", json={**_order_body(seeded), **other}), 404, "NOT_FOUND"
         )
         created = await scoped.post("/v1/orders", json=_order_body(seeded))
@@ -233,9 +227,9 @@ async def test_send_checkout_opens_a_session(client: Client, seeded: SeededCatal
     assert body["checkout"]["session_id"]
     assert body["checkout"]["url"].startswith("http")
     again = await client.post(f"/v1/orders/{order['id']}/send-checkout")
-    error = _error(again, 409, "CONFLICT")
+    error = assert_error(again, 409, "CONFLICT")
     assert error["details"]["state"] == "checkout_sent"
-    _error(await client.post("/v1/orders/ord_missing/send-checkout"), 404, "NOT_FOUND")
+    assert_error(await client.post("/v1/orders/ord_missing/send-checkout"), 404, "NOT_FOUND")
 
 
 async def test_send_checkout_refuses_unsynced_lines(
@@ -255,7 +249,7 @@ async def test_send_checkout_refuses_unsynced_lines(
         ],
     )
     response = await client.post(f"/v1/orders/{order['id']}/send-checkout")
-    error = _error(response, 422, "VALIDATION")
+    error = assert_error(response, 422, "VALIDATION")
     assert [line["sku"] for line in error["details"]["unsynced_lines"]] == ["MNT-KIT"]
     assert (await client.get(f"/v1/orders/{order['id']}")).json()["status"] == "draft"
 
@@ -265,11 +259,11 @@ async def test_status_override(client: Client, seeded: SeededCatalogue) -> None:
     order = await _draft(client, seeded)
     url = f"/v1/orders/{order['id']}/status"
     illegal = await client.patch(url, json={"status": "payment_failed", "reason": "card"})
-    _error(illegal, 409, "CONFLICT")
+    assert_error(illegal, 409, "CONFLICT")
     by_hand = await client.patch(url, json={"status": "draft"})
-    assert _error(by_hand, 422, "VALIDATION")["details"]["field"] == "status"
+    assert assert_error(by_hand, 422, "VALIDATION")["details"]["field"] == "status"
     no_reference = await client.patch(url, json={"status": "paid"})
-    assert _error(no_reference, 422, "VALIDATION")["details"]["field"] == "reference"
+    assert assert_error(no_reference, 422, "VALIDATION")["details"]["field"] == "reference"
 
     await client.post(f"/v1/orders/{order['id']}/send-checkout")
     failed = await client.patch(url, json={"status": "payment_failed", "reason": "card declined"})
@@ -277,8 +271,8 @@ async def test_status_override(client: Client, seeded: SeededCatalogue) -> None:
     assert failed.json()["status"] == "payment_failed"
     assert failed.json()["failure_reason"] == "card declined"
     unknown = await client.patch(url, json={"status": "lost"})
-    _error(unknown, 400, "VALIDATION")
-    _error(
+    assert_error(unknown, 400, "VALIDATION")
+    assert_error(
         await client.patch("/v1/orders/ord_missing/status", json={"status": "checkout_expired"}),
         404,
         "NOT_FOUND",
@@ -308,8 +302,8 @@ async def test_scoped_keys_cannot_override_status_or_read_metrics(
         override = await scoped.patch(
             f"/v1/orders/{order['id']}/status", json={"status": "paid", "reference": "X"}
         )
-        _error(override, 403, "AUTHZ")
-        _error(await scoped.get("/v1/orders/metrics"), 403, "AUTHZ")
+        assert_error(override, 403, "AUTHZ")
+        assert_error(await scoped.get("/v1/orders/metrics"), 403, "AUTHZ")
     assert (await client.get(f"/v1/orders/{order['id']}")).json()["status"] == "draft"
 
 
@@ -320,16 +314,18 @@ async def test_cancel_a_draft(client: Client, seeded: SeededCatalogue) -> None:
     """Cancelling a draft needs a reason and cannot happen twice."""
     order = await _draft(client, seeded)
     url = f"/v1/orders/{order['id']}/cancel"
-    _error(await client.post(url, json={"reason": ""}), 400, "VALIDATION")
-    _error(await client.post(url), 400, "VALIDATION")
+    assert_error(await client.post(url, json={"reason": ""}), 400, "VALIDATION")
+    assert_error(await client.post(url), 400, "VALIDATION")
     cancelled = await client.post(url, json={"reason": "customer changed their mind"})
     assert cancelled.status_code == 200
     body = cancelled.json()
     assert body["status"] == "cancelled"
     assert body["cancellation_reason"] == "customer changed their mind"
     assert body["refunded"] is None
-    _error(await client.post(url, json={"reason": "again"}), 409, "CONFLICT")
-    _error(await client.post("/v1/orders/ord_x/cancel", json={"reason": "x"}), 404, "NOT_FOUND")
+    assert_error(await client.post(url, json={"reason": "again"}), 409, "CONFLICT")
+    assert_error(
+        await client.post("/v1/orders/ord_x/cancel", json={"reason": "x"}), 404, "NOT_FOUND"
+    )
 
 
 async def test_cancel_a_paid_order_refunds_it(
@@ -354,8 +350,8 @@ async def test_readonly_key_cannot_cancel(
     async with AsyncTestClient(app=app) as readonly:
         readonly.headers.update(await keys.headers(Role.READONLY))
         response = await readonly.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "x"})
-        _error(response, 403, "AUTHZ")
-        _error(await readonly.post(f"/v1/orders/{order['id']}/send-checkout"), 403, "AUTHZ")
+        assert_error(response, 403, "AUTHZ")
+        assert_error(await readonly.post(f"/v1/orders/{order['id']}/send-checkout"), 403, "AUTHZ")
     assert (await client.get(f"/v1/orders/{order['id']}")).json()["status"] == "draft"
 
 
@@ -382,7 +378,7 @@ async def test_timeline_lists_the_orders_events(
     assert created["aggregate_id"] == order["id"]
     assert created["payload"]["company_id"] == seeded.company_id
     assert created["correlation_id"]
-    _error(await client.get("/v1/orders/ord_missing/timeline"), 404, "NOT_FOUND")
+    assert_error(await client.get("/v1/orders/ord_missing/timeline"), 404, "NOT_FOUND")
 
 
 async def test_metrics_route_is_not_taken_for_an_order_id(

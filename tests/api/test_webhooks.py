@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
 from adapters.clock import FixedClock
 from adapters.payments.fake import sign_stripe_payload
 from entrypoints.bootstrap import DEFAULT_WEBHOOK_SECRET, Platform
@@ -22,10 +19,15 @@ from platform_core.orders.service import (
     send_checkout,
 )
 from platform_core.pricing.model import QuoteLine
-from tests.api.test_cross_cutting import assert_error
-from tests.api.test_fulfillment import COURIER, draft_shipment, fulfillment_of, paid_order
+from tests.api.api_support import (
+    COURIER,
+    Client,
+    assert_error,
+    draft_shipment,
+    fulfillment_of,
+    paid_order,
+)
 
-Client = AsyncTestClient[Litestar]
 STRIPE = "/v1/webhooks/stripe"
 
 

@@ -18,12 +18,14 @@ from platform_core.fulfillment.model import (
     Allocation,
     FulfillmentItem,
     FulfillmentOrder,
+    FulfillmentStatus,
     Shipment,
     ShipmentItem,
     ShipmentTrackingEvent,
     TrackingEvent,
     TrackingStatus,
 )
+from platform_core.fulfillment.ports import FulfillmentFilter
 from platform_core.shared.errors import ConflictError
 from platform_core.testing.fulfillment import fulfillment_orders, shipments, tracking_events
 
@@ -186,6 +188,42 @@ class TestFulfillmentOrders:
         async with backend.uow() as uow:
             assert await uow.fulfillment_orders.find_by_order("ord_1") == first
             assert await uow.fulfillment_orders.find_by_order("ord_3") is None
+
+    async def test_list_filters_and_pages_newest_first(self, backend: Backend) -> None:
+        """list keeps the orders matching every filter (order, company, status), newest first
+        (ties by id, also newest first), and pages with limit and offset."""
+
+        def made(order_id: str, company_id: str, minutes: int, fulfillment_id: str) -> Any:
+            return attrs.evolve(
+                fulfillment(order_id, fulfillment_id),
+                company_id=company_id,
+                created_at=AT + timedelta(minutes=minutes),
+            )
+
+        oldest = made("ord_1", "cmp_1", 0, "ful_a")
+        tie_low = made("ord_2", "cmp_1", 5, "ful_b")
+        tie_high = made("ord_3", "cmp_1", 5, "ful_c")
+        elsewhere = made("ord_4", "cmp_2", 9, "ful_d")
+        cancelled, _, _ = made("ord_5", "cmp_1", 7, "ful_e").cancel([], at=AT)
+        await add_all(backend, _fulfillments, oldest, tie_low, tie_high, elsewhere, cancelled)
+        async with backend.uow() as uow:
+            repo = uow.fulfillment_orders
+            everything = await repo.list(FulfillmentFilter(), 50, 0)
+            company = await repo.list(FulfillmentFilter(company_id="cmp_1"), 50, 0)
+            by_order = await repo.list(FulfillmentFilter(order_id="ord_3"), 50, 0)
+            open_ones = await repo.list(
+                FulfillmentFilter(company_id="cmp_1", status=FulfillmentStatus.READY_TO_PREPARE),
+                50,
+                0,
+            )
+            page = await repo.list(FulfillmentFilter(company_id="cmp_1"), 2, 1)
+            nobody = await repo.list(FulfillmentFilter(order_id="ord_4", company_id="cmp_1"), 50, 0)
+        assert [f.id for f in everything] == ["ful_d", "ful_e", "ful_c", "ful_b", "ful_a"]
+        assert [f.id for f in company] == ["ful_e", "ful_c", "ful_b", "ful_a"]
+        assert by_order == [tie_high]
+        assert [f.id for f in open_ones] == ["ful_c", "ful_b", "ful_a"]
+        assert [f.id for f in page] == ["ful_c", "ful_b"]
+        assert nobody == []
 
 
 class TestShipments:

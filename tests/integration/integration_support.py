@@ -4,6 +4,7 @@ watches and kills other sessions, and bounded retries of optimistic-concurrency 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -15,6 +16,7 @@ from tests.support.databases import libpq_url
 
 from adapters.ids import UuidIdGenerator
 from entrypoints.bootstrap import Platform, Settings, bootstrap
+from platform_core.customers.service import CreateCompany, create_company
 from platform_core.ports.core import Clock
 from platform_core.shared.errors import StaleVersion
 
@@ -28,6 +30,13 @@ LOCK_POLLS = 500
 def settings_for(url: str) -> Settings:
     """What a deployed process uses: PostgreSQL, migrated beforehand by `db upgrade`."""
     return Settings(database_url=url, migrate_on_start=False)
+
+
+async def new_company(platform: Platform, currency: str = "CAD") -> str:
+    """A new company's id: a manual invoice bills only a company that exists."""
+    mirror_id = f"legacy-{uuid.uuid4().hex}"
+    command = CreateCompany(f"Company {mirror_id}", mirror_id, currency)
+    return (await create_company(platform.deps, command)).id
 
 
 @attrs.define

@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import pytest
-from integration_support import Admin, Platforms, retry_stale
+from integration_support import Admin, Platforms, new_company, retry_stale
 
 from entrypoints.bootstrap import Platform
 from entrypoints.demo import Demo
@@ -222,7 +222,7 @@ async def test_concurrent_payment_allocations_stay_within_payments_and_invoices(
     beyond its total, the payments' allocation records add up to what each invoice holds, and
     every refusal was justified by what is stored at the end."""
     setup, *processes = platforms.open_many(1 + PROCESSES)
-    company_id = f"cmp_{uuid.uuid4().hex}"
+    company_id = await new_company(setup, CURRENCY)
     payments = [await payment_with_spare_money(setup, company_id) for _ in range(PAYERS)]
     invoices = [await issued_invoice(setup, company_id) for _ in range(INVOICES)]
     pairs = list(itertools.product(payments, invoices))

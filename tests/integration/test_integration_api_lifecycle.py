@@ -114,7 +114,9 @@ async def test_an_automation_failure_is_settled_by_the_fallback(stack: Stack) ->
     await update_scenario_config(
         stack.platform.deps,
         UpdateScenarioConfig(
-            AutomationScenario.SENSOR_VENDOR_FIRST_TIME, max_attempts=2, retry_delay_seconds=1
+            scenario=AutomationScenario.SENSOR_VENDOR_FIRST_TIME,
+            max_attempts=2,
+            retry_delay_seconds=1,
         ),
     )
     order = await stack.draft({"GW-100": 1})
@@ -128,10 +130,13 @@ async def test_an_automation_failure_is_settled_by_the_fallback(stack: Stack) ->
 
     async def failed_step() -> dict[str, Any] | None:
         steps = await stack.steps_of(shipment["id"], 1)
-        return steps[0] if steps[0]["status"] == "failed" else None
+        # Failed between attempts too; for good once its manual task is open.
+        done = steps[0]["status"] == "failed" and steps[0]["manual_task"] is not None
+        return steps[0] if done else None
 
     step = await eventually(failed_step, "the step to fail for good")
     assert step["attempts"] == 2
+    assert step["manual_task"]["status"] == "open"
     ops = await stack.key(Role.OPS)
     await stack.call(
         "POST",

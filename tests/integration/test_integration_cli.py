@@ -47,7 +47,8 @@ def test_seed_is_idempotent_and_api_keys_are_managed(database_url: str) -> None:
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("pck_")
     listed = cli(database_url, "api-key", "list").stdout
-    assert key_id in listed and token not in listed
+    assert key_id in listed
+    assert token not in listed
     assert cli(database_url, "api-key", "revoke", key_id).returncode == 0
     assert "revoked" in cli(database_url, "api-key", "list").stdout
     refused = cli(database_url, "api-key", "revoke", key_id)

@@ -5,7 +5,7 @@ without a restart."""
 from __future__ import annotations
 
 import pytest
-from integration_support import Admin, Platforms
+from integration_support import Admin, Platforms, new_company
 from sqlalchemy import text
 
 from adapters.persistence.sql.uow import SqlUnitOfWork
@@ -38,7 +38,9 @@ async def read_after_the_connection_dies(platform: Platform, admin: Admin) -> No
 async def platform_still_works(platform: Platform) -> None:
     """A read and a write through use cases, each in a new unit of work."""
     line = NewInvoiceLine("Site survey", 1, Money(90_00, "CAD"))
-    draft = await create_draft_invoice(platform.deps, CreateDraftInvoice("cmp_1", "CAD", (line,)))
+    company_id = await new_company(platform)
+    command = CreateDraftInvoice(company_id, "CAD", (line,))
+    draft = await create_draft_invoice(platform.deps, command)
     assert (await get_invoice(platform.deps, draft.id)).id == draft.id
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 
 import pytest
-from integration_support import Admin, Platforms
+from integration_support import Admin, Platforms, new_company
 
 from entrypoints.bootstrap import Platform
 from platform_core.billing.model import Invoice
@@ -65,7 +64,7 @@ async def test_concurrent_issuing_gives_unique_gap_free_numbers(
     and roll back: the 30 invoices hold exactly INV-000001..INV-000030 and the counter stops
     at 30, so no rolled-back draw left a gap or a duplicate."""
     processes = platforms.open_many(PROCESSES)
-    company_id = f"cmp_{uuid.uuid4().hex}"
+    company_id = await new_company(processes[0], CURRENCY)
     drafts = [await draft(processes[0], company_id) for _ in range(ISSUED)]
 
     issuing = [

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import attrs
 import pytest
-from integration_support import Admin, Platforms
+from integration_support import Admin, Platforms, new_company
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -145,8 +145,9 @@ async def test_a_refused_issue_records_nothing_for_its_invoice(
     any event of the refused attempt is kept."""
     platform = platforms.open()
     line = NewInvoiceLine("Site survey", 1, Money(90_00, CURRENCY))
+    company_id = await new_company(platform, CURRENCY)
     draft = await create_draft_invoice(
-        platform.deps, CreateDraftInvoice("cmp_1", CURRENCY, (line,))
+        platform.deps, CreateDraftInvoice(company_id, CURRENCY, (line,))
     )
     await issue_invoice(platform.deps, IssueInvoice(draft.id))
     before = await row_counts(admin)

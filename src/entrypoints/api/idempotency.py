@@ -13,8 +13,8 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from litestar.exceptions import HTTPException
 from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.bootstrap import Platform

@@ -666,6 +666,38 @@ async def update_scenario_config(
 # -- queries -----------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class StepDetails:
+    """An automation step with the manual task Ops got when it failed for good (None until
+    then): what someone looking at a stuck step needs in one read."""
+
+    step: AutomationStep
+    manual_task: ManualTask | None = None
+
+
+async def get_step(deps: AutomationDeps, step_id: str) -> StepDetails:
+    """A step and its manual task, read in one transaction so they agree. Rules: an unknown
+    step is NOT_FOUND."""
+    async with deps.uow() as uow:
+        step = await uow.automation_steps.get(step_id)
+        return await _details(uow, step)
+
+
+async def steps_for_shipment(deps: AutomationDeps, shipment_id: str) -> list[StepDetails]:
+    """The steps of a shipment's items, oldest first, each with its manual task. The
+    automation context holds no shipments: a shipment without steps (or an unknown one) gives
+    an empty list, so callers that must tell the two apart look the shipment up first."""
+    async with deps.uow() as uow:
+        steps = await uow.automation_steps.for_shipment(shipment_id)
+        return [await _details(uow, step) for step in steps]
+
+
+async def _details(uow: AutomationUnitOfWork, step: AutomationStep) -> StepDetails:
+    if step.manual_task_id is None:
+        return StepDetails(step)
+    return StepDetails(step, await uow.manual_tasks.find(step.manual_task_id))
+
+
 async def list_scenario_configs(deps: AutomationDeps) -> tuple[ScenarioConfig, ...]:
     """The config of every scenario: the stored one, else the default."""
     async with deps.uow() as uow:

@@ -167,6 +167,13 @@ class InvoicePrintingUnitOfWork(BillingUnitOfWork, CustomersUnitOfWork, Protocol
     """A billing transaction that can also read the company, contact and address it bills."""
 
 
+class InvoiceDraftingDeps(ServiceDeps, Protocol):
+    """What drafting a manual invoice needs: the billing records, and the company, contact and
+    address it bills, to check them."""
+
+    def uow(self) -> InvoicePrintingUnitOfWork: ...
+
+
 class InvoicePrintingDeps(ServiceDeps, Protocol):
     """What printing an invoice needs: the billing and customers records, and a renderer."""
 

@@ -23,7 +23,9 @@ from platform_core.billing.model import (
 from platform_core.billing.ports import (
     BillingDeps,
     BillingUnitOfWork,
+    InvoiceDraftingDeps,
     InvoicePrintingDeps,
+    InvoicePrintingUnitOfWork,
     InvoiceQuery,
 )
 from platform_core.shared.errors import ConflictError, NotFoundError, ValidationError
@@ -257,13 +259,18 @@ async def render_invoice_pdf(deps: InvoicePrintingDeps, invoice_id: str) -> byte
 # -- drafts -----------------------------------------------------------------------------------
 
 
-async def create_draft_invoice(deps: BillingDeps, command: CreateDraftInvoice) -> Invoice:
+async def create_draft_invoice(deps: InvoiceDraftingDeps, command: CreateDraftInvoice) -> Invoice:
     """Start a manual invoice.
 
+    - The company exists (NotFoundError otherwise).
+    - A billing contact, when given, is an active contact of that company, and a billing
+      address, when given, one of its addresses (ValidationError naming the field otherwise).
     - Lines share the invoice's currency; each line totals zero or more.
     - Manual invoices belong to no order: order invoices come only from a paid order.
     """
     async with deps.uow() as uow:
+        await uow.companies.get(command.company_id)
+        await _check_billed_party(uow, command)
         invoice, events = Invoice.draft(
             invoice_id=deps.ids.new_id("inv"),
             company_id=command.company_id,
@@ -276,6 +283,25 @@ async def create_draft_invoice(deps: BillingDeps, command: CreateDraftInvoice) -
         invoice = await uow.invoices.add(invoice)
         await _record_and_commit(uow, events, command.correlation_id)
     return invoice
+
+
+async def _check_billed_party(uow: InvoicePrintingUnitOfWork, command: CreateDraftInvoice) -> None:
+    # An unknown id is refused like another company's: a company-scoped caller must not
+    # learn which ids exist elsewhere from the answer.
+    if command.billing_contact_id is not None:
+        contact = await uow.contacts.find(command.billing_contact_id)
+        if contact is None or contact.company_id != command.company_id or contact.is_archived:
+            raise ValidationError(
+                "the billing contact must be an active contact of the company",
+                {"field": "billing_contact_id"},
+            )
+    if command.billing_address_id is not None:
+        address = await uow.addresses.find(command.billing_address_id)
+        if address is None or address.company_id != command.company_id:
+            raise ValidationError(
+                "the billing address must be an address of the company",
+                {"field": "billing_address_id"},
+            )
 
 
 async def add_invoice_line(deps: BillingDeps, command: AddInvoiceLine) -> Invoice:

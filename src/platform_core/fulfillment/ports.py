@@ -5,19 +5,38 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
+import attrs
+
 from platform_core.fulfillment.model import (
     FulfillmentOrder,
+    FulfillmentStatus,
     Shipment,
     ShipmentTrackingEvent,
     TrackingEvent,
 )
+from platform_core.orders.ports import OrderRepository
 from platform_core.ports.core import Repository, ServiceDeps, UnitOfWork
+
+
+@attrs.frozen
+class FulfillmentFilter:
+    """Filters of the fulfillment order list; `None` means any."""
+
+    order_id: str | None = None
+    company_id: str | None = None
+    status: FulfillmentStatus | None = None
 
 
 class FulfillmentOrderRepository(Repository[FulfillmentOrder], Protocol):
     """Fulfillment orders; an order has at most one (adding a second for it is a conflict)."""
 
     async def find_by_order(self, order_id: str) -> FulfillmentOrder | None: ...
+
+    async def list(
+        self, filters: FulfillmentFilter, limit: int, offset: int
+    ) -> list[FulfillmentOrder]:
+        """Those matching every filter, newest first (ties by id, also newest first)."""
+        ...
 
 
 class ShipmentRepository(Repository[Shipment], Protocol):
@@ -32,6 +51,11 @@ class ShipmentRepository(Repository[Shipment], Protocol):
     async def in_flight(self, courier_code: str) -> list[Shipment]:
         """Ready or in-transit shipments of the courier that have a tracking number: the
         ones worth polling."""
+        ...
+
+    async def in_flight_couriers(self) -> list[str]:
+        """The courier codes (sorted, each once) of every shipment `in_flight` would list:
+        the couriers a tracking refresh has to ask."""
         ...
 
 
@@ -60,6 +84,14 @@ class FulfillmentUnitOfWork(UnitOfWork, Protocol):
     def tracking_events(self) -> TrackingEventRepository: ...
 
 
+class ManualFulfillmentUnitOfWork(FulfillmentUnitOfWork, Protocol):
+    """A fulfillment transaction that can also read orders: a fulfillment order made by hand
+    must be for an existing order of its company."""
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+
 class CourierGateway(Protocol):
     """Talks to couriers: turns their webhooks and tracking APIs into normalised events.
 
@@ -85,3 +117,9 @@ class FulfillmentDeps(ServiceDeps, Protocol):
 
     @property
     def couriers(self) -> CourierGateway: ...
+
+
+class ManualFulfillmentDeps(FulfillmentDeps, Protocol):
+    """What creating a fulfillment order by hand needs: the fulfillment deps, with orders."""
+
+    def uow(self) -> ManualFulfillmentUnitOfWork: ...

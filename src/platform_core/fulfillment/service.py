@@ -23,12 +23,18 @@ from platform_core.fulfillment.model import (
     check_courier_code,
     check_tracking_number,
 )
-from platform_core.fulfillment.ports import FulfillmentDeps, FulfillmentUnitOfWork
-from platform_core.shared.errors import ConflictError, ValidationError
+from platform_core.fulfillment.ports import (
+    FulfillmentDeps,
+    FulfillmentFilter,
+    FulfillmentUnitOfWork,
+    ManualFulfillmentDeps,
+)
+from platform_core.shared.errors import ConflictError, NotFoundError, ValidationError
 from platform_core.shared.events import DomainEvent
 from platform_core.shared.scenarios import AutomationScenario
 
 T = TypeVar("T")
+MAX_LIST_LIMIT = 500
 
 # -- commands -----------------------------------------------------------------------------
 
@@ -174,6 +180,20 @@ async def get_fulfillment(deps: FulfillmentDeps, fulfillment_order_id: str) -> F
         return await uow.fulfillment_orders.get(fulfillment_order_id)
 
 
+async def list_fulfillments(
+    deps: FulfillmentDeps, filters: FulfillmentFilter, limit: int = 50, offset: int = 0
+) -> list[FulfillmentOrder]:
+    """Fulfillment orders matching the filters, newest first; an order's own is found with
+    `order_id`. Rules: limit 1..500 and offset >= 0."""
+    if not 1 <= limit <= MAX_LIST_LIMIT or offset < 0:
+        raise ValidationError(
+            f"limit must be 1..{MAX_LIST_LIMIT} and offset >= 0",
+            {"field": "limit" if offset >= 0 else "offset"},
+        )
+    async with deps.uow() as uow:
+        return await uow.fulfillment_orders.list(filters, limit, offset)
+
+
 async def get_fulfillment_details(
     deps: FulfillmentDeps, fulfillment_order_id: str
 ) -> FulfillmentDetails:
@@ -224,13 +244,22 @@ async def create_fulfillment_for_paid_order(
 
 
 async def create_manual_fulfillment(
-    deps: FulfillmentDeps, command: CreateManualFulfillment
+    deps: ManualFulfillmentDeps, command: CreateManualFulfillment
 ) -> FulfillmentOrder:
     """Create a fulfillment order by hand (Ops), e.g. for an order paid outside checkout.
 
-    Rules: one fulfillment order per order; when the order has one already the request is
-    refused with ConflictError naming it, since a person asked for a second one.
+    Rules: the order exists and belongs to `company_id`, otherwise NotFoundError (another
+    company's order is answered like a missing one, so no caller learns which order ids
+    exist elsewhere); one fulfillment order per order; when the order has one already the
+    request is refused with ConflictError naming it, since a person asked for a second one.
     """
+    async with deps.uow() as uow:
+        order = await uow.orders.find(command.order_id)
+    if order is None or order.company_id != command.company_id:
+        raise NotFoundError(
+            f"order {command.order_id} of company {command.company_id} not found",
+            {"kind": "order", "id": command.order_id, "company_id": command.company_id},
+        )
     return await _create_fulfillment(deps, command, FulfillmentOrigin.MANUAL, existing_ok=False)
 
 

@@ -10,6 +10,7 @@ import attrs
 from adapters.clock import FixedClock
 from adapters.ids import SequentialIdGenerator
 from adapters.persistence.memory.billing import BillingTables
+from adapters.persistence.memory.customers import CustomersTables
 from adapters.persistence.memory.store import InMemoryDatabase
 from adapters.persistence.memory.uow import InMemoryUnitOfWorkBase
 from platform_core.billing.model import (
@@ -19,13 +20,44 @@ from platform_core.billing.model import (
     PaymentMethod,
     PaymentRecord,
 )
+from platform_core.customers.model import Address, Company, Contact
 from platform_core.shared.money import Money
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-class BillingUnitOfWorkForTests(BillingTables, InMemoryUnitOfWorkBase):
-    """The billing mixin composed the way the application's in-memory unit of work composes it."""
+class BillingUnitOfWorkForTests(BillingTables, CustomersTables, InMemoryUnitOfWorkBase):
+    """The billing mixin composed the way the application's in-memory unit of work composes it,
+    with the customers tables a manual invoice's company, contact and address are read from."""
+
+
+def example_customers(db: InMemoryDatabase | None = None) -> InMemoryDatabase:
+    """`db` (a new one by default) holding the companies the examples bill: co_1, with its
+    contact ct_1 and address addr_1, and co_2."""
+    db = db or InMemoryDatabase()
+    for company_id in ("co_1", "co_2"):
+        company, _ = Company.create(
+            company_id=company_id,
+            name=f"Company {company_id}",
+            company_mirror_id=f"legacy-{company_id}",
+            currency="USD",
+            at=START,
+        )
+        db.table("companies")[company.id] = company
+    contact, _ = Contact.create(
+        contact_id="ct_1", company_id="co_1", name="Ada Payer", email="ada@co1.example", at=START
+    )
+    db.table("contacts")[contact.id] = contact
+    address, _ = Address.create(
+        address_id="addr_1",
+        company_id="co_1",
+        lines=["1 King Street"],
+        city="Toronto",
+        country="CA",
+        at=START,
+    )
+    db.table("addresses")[address.id] = address
+    return db
 
 
 @attrs.define
@@ -41,7 +73,7 @@ class BillingDepsForTests:
 
     @classmethod
     def fresh(cls, db: InMemoryDatabase | None = None) -> BillingDepsForTests:
-        return cls(FixedClock(START), SequentialIdGenerator(), db or InMemoryDatabase())
+        return cls(FixedClock(START), SequentialIdGenerator(), db or example_customers())
 
 
 def usd(cents: int) -> Money:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from billing_examples import START, BillingDepsForTests
+from billing_examples import START, BillingDepsForTests, example_customers
 
 from adapters.clock import FixedClock
 from adapters.ids import SequentialIdGenerator
@@ -17,7 +17,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def db() -> InMemoryDatabase:
-    return InMemoryDatabase()
+    return example_customers()
 
 
 @pytest.fixture

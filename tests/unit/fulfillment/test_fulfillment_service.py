@@ -21,7 +21,6 @@ from platform_core.fulfillment.service import (
     CancelShipment,
     CompleteFulfillment,
     CreateFulfillmentForPaidOrder,
-    CreateManualFulfillment,
     CreateShipment,
     MarkShipmentDelivered,
     MarkShipmentInTransit,
@@ -31,7 +30,6 @@ from platform_core.fulfillment.service import (
     cancel_shipment,
     complete_fulfillment,
     create_fulfillment_for_paid_order,
-    create_manual_fulfillment,
     create_shipment,
     mark_shipment_delivered,
     mark_shipment_in_transit,
@@ -127,27 +125,6 @@ async def test_concurrent_deliveries_of_one_paid_order_make_one_fulfillment(
     assert first.id == second.id
     assert len(deps.db.table("fulfillment_orders")) == 1
     assert _event_types(deps) == ["fulfillment.created"]
-
-
-async def test_a_manual_fulfillment_is_refused_when_the_order_has_one(
-    deps: FulfillmentDepsForTests,
-) -> None:
-    """Ops asking for a second fulfillment order of an order get a conflict naming it."""
-    existing = await _fulfillment(deps, 1)
-    with pytest.raises(ConflictError) as caught:
-        await create_manual_fulfillment(
-            deps, CreateManualFulfillment("ord_1", "cmp_1", line_specs(1))
-        )
-    assert caught.value.details["fulfillment_order_id"] == existing.id
-
-
-async def test_a_manual_fulfillment_is_marked_manual(deps: FulfillmentDepsForTests) -> None:
-    """A fulfillment order created by hand says so."""
-    fulfillment = await create_manual_fulfillment(
-        deps, CreateManualFulfillment("ord_7", "cmp_1", line_specs(1))
-    )
-    assert fulfillment.origin is FulfillmentOrigin.MANUAL
-    assert deps.db.events[0].event.payload["origin"] == "manual"
 
 
 async def test_a_fulfillment_with_a_bad_line_records_nothing(deps: FulfillmentDepsForTests) -> None:

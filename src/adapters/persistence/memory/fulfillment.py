@@ -11,6 +11,7 @@ from platform_core.fulfillment.model import (
     ShipmentStatus,
     ShipmentTrackingEvent,
 )
+from platform_core.fulfillment.ports import FulfillmentFilter
 
 _IN_FLIGHT = frozenset({ShipmentStatus.READY, ShipmentStatus.IN_TRANSIT})
 
@@ -28,6 +29,21 @@ class InMemoryFulfillmentOrderRepository(InMemoryRepository[FulfillmentOrder]):
     async def find_by_order(self, order_id: str) -> FulfillmentOrder | None:
         found = self._where(lambda fulfillment: fulfillment.order_id == order_id)
         return found[0] if found else None
+
+    async def list(
+        self, filters: FulfillmentFilter, limit: int, offset: int
+    ) -> list[FulfillmentOrder]:
+        rows = self._where(lambda fulfillment: _matches(fulfillment, filters))
+        rows.sort(key=lambda fulfillment: (fulfillment.created_at, fulfillment.id), reverse=True)
+        return rows[offset : offset + limit]
+
+
+def _matches(fulfillment: FulfillmentOrder, filters: FulfillmentFilter) -> bool:
+    return (
+        (filters.order_id is None or fulfillment.order_id == filters.order_id)
+        and (filters.company_id is None or fulfillment.company_id == filters.company_id)
+        and (filters.status is None or fulfillment.status is filters.status)
+    )
 
 
 class InMemoryShipmentRepository(InMemoryRepository[Shipment]):
@@ -66,6 +82,12 @@ class InMemoryShipmentRepository(InMemoryRepository[Shipment]):
             )
         )
         return sorted(rows, key=lambda shipment: (shipment.created_at, shipment.id))
+
+    async def in_flight_couriers(self) -> list[str]:
+        rows = self._where(
+            lambda shipment: shipment.tracking_number is not None and shipment.status in _IN_FLIGHT
+        )
+        return sorted({shipment.courier_code for shipment in rows if shipment.courier_code})
 
     def _claim_tracking(self, shipment: Shipment) -> None:
         if shipment.courier_code is not None and shipment.tracking_number is not None:

@@ -35,6 +35,7 @@ from platform_core.fulfillment.model import (
     ShipmentStatus,
     ShipmentTrackingEvent,
 )
+from platform_core.fulfillment.ports import FulfillmentFilter
 
 fulfillment_orders = Table(
     "fulfillment_orders",
@@ -163,6 +164,24 @@ class SqlFulfillmentOrderRepository(SqlRepository[FulfillmentOrder]):
     async def find_by_order(self, order_id: str) -> FulfillmentOrder | None:
         return await self._first(fulfillment_orders.c.order_id == order_id)
 
+    async def list(
+        self, filters: FulfillmentFilter, limit: int, offset: int
+    ) -> list[FulfillmentOrder]:
+        c = fulfillment_orders.c
+        conditions = []
+        if filters.order_id is not None:
+            conditions.append(c.order_id == filters.order_id)
+        if filters.company_id is not None:
+            conditions.append(c.company_id == filters.company_id)
+        if filters.status is not None:
+            conditions.append(c.status == filters.status.value)
+        return await self._where(
+            *conditions,
+            order_by=(c.created_at.desc(), c.id.desc()),
+            limit=limit,
+            offset=offset,
+        )
+
 
 class SqlShipmentRepository(SqlRepository[Shipment]):
     mapper = RowMapper(
@@ -197,6 +216,20 @@ class SqlShipmentRepository(SqlRepository[Shipment]):
             shipments.c.status.in_(IN_FLIGHT),
             order_by=(shipments.c.created_at, shipments.c.id),
         )
+
+    async def in_flight_couriers(self) -> list[str]:
+        statement = (
+            select(shipments.c.courier_code)
+            .where(
+                shipments.c.courier_code.is_not(None),
+                shipments.c.tracking_number.is_not(None),
+                shipments.c.status.in_(IN_FLIGHT),
+            )
+            .distinct()
+            .order_by(shipments.c.courier_code)
+        )
+        result = await self._session.execute(statement)
+        return [str(code) for code in result.scalars()]
 
 
 class SqlTrackingEventRepository(SqlRepository[ShipmentTrackingEvent]):

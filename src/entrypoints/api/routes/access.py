@@ -8,12 +8,14 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.types import ControllerRouterHandler
 
+from entrypoints.api.dependencies import Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, View
-from entrypoints.bootstrap import Dependencies
+from entrypoints.api.security import KeyCache
 from platform_core.access.model import ApiKey, Role
 from platform_core.access.service import (
     CreateApiKey,
@@ -75,7 +77,9 @@ class ApiKeyController(Controller):
     opt = {"family": "access"}
 
     @post("/", summary="Create an API key", responses=ERRORS_WRITE)
-    async def create(self, data: ApiKeyIn, deps: Dependencies, request_id: str) -> NewApiKeyView:
+    async def create(
+        self, data: JSONBody[ApiKeyIn], deps: Deps, request_id: RequestId
+    ) -> NewApiKeyView:
         token = new_token()
         command = CreateApiKey(data.name, data.role, token, data.company_id, request_id)
         key = await create_api_key(deps, command)
@@ -84,7 +88,7 @@ class ApiKeyController(Controller):
     @get("/", summary="List API keys", responses=ERRORS_READ)
     async def list(
         self,
-        deps: Dependencies,
+        deps: Deps,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> ApiKeyPage:
@@ -97,8 +101,12 @@ class ApiKeyController(Controller):
         summary="Revoke an API key",
         responses=ERRORS_WRITE,
     )
-    async def revoke(self, api_key_id: str, deps: Dependencies, request_id: str) -> ApiKeyView:
+    async def revoke(
+        self, api_key_id: FromPath[str], deps: Deps, request_id: RequestId, state: State
+    ) -> ApiKeyView:
         key = await revoke_api_key(deps, RevokeApiKey(api_key_id, request_id))
+        cache: KeyCache = state.key_cache
+        cache.forget(key.id)  # this process stops trusting it now, not after the cache TTL
         return api_key_view(key)
 
 

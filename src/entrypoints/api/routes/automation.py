@@ -1,5 +1,6 @@
-"""Automation steps, Ops side: add a step by hand, correct what it sends, retry it, or settle
-it with the fallback done by hand. Company-scoped keys have no access to these routes.
+"""Automation steps, Ops side: read a shipment's steps or one step (with its manual task), add
+a step by hand, correct what it sends, retry it, or settle it with the fallback done by hand.
+Every role may read them; company-scoped keys have no access to these routes.
 """
 
 from __future__ import annotations
@@ -8,21 +9,31 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, patch, post
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody
 
-from entrypoints.api.openapi import ERRORS_WRITE
+from entrypoints.api.dependencies import Caller, Deps, RequestId
+from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.routes.fulfillment import visible_shipment
 from entrypoints.api.schemas import Body, View
 from entrypoints.api.security import Principal
-from entrypoints.bootstrap import Dependencies
-from platform_core.automation.model import AutomationStep, StepPayload, StepStatus
+from platform_core.automation.model import (
+    AutomationStep,
+    ManualTask,
+    StepPayload,
+    StepStatus,
+    TaskStatus,
+)
 from platform_core.automation.service import (
     CreateStep,
     RetryStep,
+    StepDetails,
     TriggerFallback,
     UpdateStep,
     create_step,
+    get_step,
     retry_step,
+    steps_for_shipment,
     trigger_fallback,
     update_step,
 )
@@ -108,6 +119,28 @@ class StepView(View):
     version: int
 
 
+class ManualTaskView(View):
+    """The Ops task a step that failed for good opened."""
+
+    id: str
+    status: TaskStatus
+    title: str
+    description: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    notes: str | None
+
+
+class StepDetailView(StepView):
+    manual_task: ManualTaskView | None
+
+
+class ShipmentStepsView(View):
+    shipment_id: str
+    items: list[StepDetailView]
+
+
 def _payload_view(payload: StepPayload) -> StepPayloadView:
     return StepPayloadView(
         product_id=payload.product_id,
@@ -150,6 +183,27 @@ def step_view(step: AutomationStep) -> StepView:
     )
 
 
+def _task_view(task: ManualTask) -> ManualTaskView:
+    return ManualTaskView(
+        id=task.id,
+        status=task.status,
+        title=task.title,
+        description=task.description,
+        created_at=task.created_at,
+        resolved_at=task.resolved_at,
+        resolved_by=task.resolved_by,
+        notes=task.notes,
+    )
+
+
+def step_detail_view(details: StepDetails) -> StepDetailView:
+    task = details.manual_task
+    return StepDetailView(
+        **msgspec.structs.asdict(step_view(details.step)),
+        manual_task=None if task is None else _task_view(task),
+    )
+
+
 def _optional_tuple(values: list[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(values)
 
@@ -169,11 +223,11 @@ class AutomationController(Controller):
     )
     async def create(
         self,
-        shipment_id: str,
-        data: StepIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        shipment_id: FromPath[str],
+        data: JSONBody[StepIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> StepView:
         # The automation context holds no shipments, so the item is looked up here (the
         # use case's documented contract) and its order, company and product copied over.
@@ -200,6 +254,30 @@ class AutomationController(Controller):
         )
         return step_view(await create_step(deps, command))
 
+    @get(
+        "/shipments/{shipment_id:str}/automation-steps",
+        summary="A shipment's automation steps, oldest first, each with its manual task",
+        responses=ERRORS_READ,
+    )
+    async def for_shipment(
+        self, shipment_id: FromPath[str], deps: Deps, principal: Caller
+    ) -> ShipmentStepsView:
+        # The automation context holds no shipments: looking the shipment up first makes an
+        # unknown one 404 instead of an empty list.
+        shipment = await visible_shipment(deps, principal, shipment_id)
+        steps = await steps_for_shipment(deps, shipment.id)
+        return ShipmentStepsView(
+            shipment_id=shipment.id, items=[step_detail_view(each) for each in steps]
+        )
+
+    @get(
+        "/automation-steps/{step_id:str}",
+        summary="An automation step: status, attempts, last error, next attempt, manual task",
+        responses=ERRORS_READ,
+    )
+    async def show(self, step_id: FromPath[str], deps: Deps) -> StepDetailView:
+        return step_detail_view(await get_step(deps, step_id))
+
     @patch(
         "/automation-steps/{step_id:str}",
         summary="Correct the serials or legacy company a step sends (pending, queued or failed)",
@@ -207,11 +285,11 @@ class AutomationController(Controller):
     )
     async def update(
         self,
-        step_id: str,
-        data: StepPatchIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        step_id: FromPath[str],
+        data: JSONBody[StepPatchIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> StepView:
         command = UpdateStep(
             step_id=step_id,
@@ -230,7 +308,7 @@ class AutomationController(Controller):
         responses=ERRORS_WRITE,
     )
     async def retry(
-        self, step_id: str, deps: Dependencies, principal: Principal, request_id: str
+        self, step_id: FromPath[str], deps: Deps, principal: Caller, request_id: RequestId
     ) -> StepView:
         command = RetryStep(step_id, actor_of(principal), request_id)
         return step_view(await retry_step(deps, command))
@@ -243,11 +321,11 @@ class AutomationController(Controller):
     )
     async def fallback(
         self,
-        step_id: str,
-        data: FallbackIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        step_id: FromPath[str],
+        data: JSONBody[FallbackIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> StepView:
         command = TriggerFallback(step_id, data.notes, actor_of(principal), request_id)
         return step_view(await trigger_fallback(deps, command))

@@ -12,12 +12,11 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from entrypoints.api.dependencies import Caller, Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, MoneyBody, View
-from entrypoints.api.security import Principal
-from entrypoints.bootstrap import Dependencies
 from platform_core.orders.model import Order, OrderItem
 from platform_core.orders.service import get_order_item
 from platform_core.pricing.model import (
@@ -118,19 +117,21 @@ class ProductController(Controller):
     opt = {"family": "catalogue"}
 
     @post("/", summary="Add a product", responses=ERRORS_WRITE, opt=UNSCOPED)
-    async def create(self, data: ProductIn, deps: Dependencies, request_id: str) -> ProductView:
+    async def create(
+        self, data: JSONBody[ProductIn], deps: Deps, request_id: RequestId
+    ) -> ProductView:
         command = CreateProduct(
             data.sku, data.name, data.automation_scenario, data.active, request_id
         )
         return product_view(await create_product(deps, command))
 
     @get("/", summary="List products in SKU order", responses=ERRORS_READ)
-    async def list(self, deps: Dependencies, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
+    async def list(self, deps: Deps, limit: Limit = 50, offset: Offset = 0) -> ProductPage:
         products = await list_products(deps, limit, offset)
         return ProductPage(items=[product_view(p) for p in products], limit=limit, offset=offset)
 
     @get("/{product_id:str}", summary="Get a product", responses=ERRORS_READ)
-    async def show(self, product_id: str, deps: Dependencies) -> ProductView:
+    async def show(self, product_id: FromPath[str], deps: Deps) -> ProductView:
         return product_view(await get_product(deps, product_id))
 
 
@@ -228,27 +229,27 @@ class PriceBookController(Controller):
     @post(
         "/", summary="Create a global or regional price book", responses=ERRORS_WRITE, opt=UNSCOPED
     )
-    async def create(self, data: PriceBookIn, deps: Dependencies, request_id: str) -> PriceBookView:
+    async def create(
+        self, data: JSONBody[PriceBookIn], deps: Deps, request_id: RequestId
+    ) -> PriceBookView:
         command = CreatePriceBook(
             data.name, data.scope, data.currency, data.region, data.active, request_id
         )
         return price_book_view(await create_price_book(deps, command))
 
     @get("/", summary="List price books, oldest first", responses=ERRORS_READ)
-    async def list(
-        self, deps: Dependencies, limit: Limit = 50, offset: Offset = 0
-    ) -> PriceBookPage:
+    async def list(self, deps: Deps, limit: Limit = 50, offset: Offset = 0) -> PriceBookPage:
         books = await list_price_books(deps, limit, offset)
         return PriceBookPage(items=[price_book_view(b) for b in books], limit=limit, offset=offset)
 
     @get("/{price_book_id:str}", summary="Get a price book", responses=ERRORS_READ)
-    async def show(self, price_book_id: str, deps: Dependencies) -> PriceBookView:
+    async def show(self, price_book_id: FromPath[str], deps: Deps) -> PriceBookView:
         return price_book_view(await get_price_book(deps, price_book_id))
 
     @get(
         "/{price_book_id:str}/entries", summary="List a price book's entries", responses=ERRORS_READ
     )
-    async def entries(self, price_book_id: str, deps: Dependencies) -> EntryList:
+    async def entries(self, price_book_id: FromPath[str], deps: Deps) -> EntryList:
         entries = await list_price_book_entries(deps, price_book_id)
         return EntryList(items=[entry_view(e) for e in entries], total=len(entries))
 
@@ -259,7 +260,11 @@ class PriceBookController(Controller):
         opt=UNSCOPED,
     )
     async def add_entry(
-        self, price_book_id: str, data: EntryIn, deps: Dependencies, request_id: str
+        self,
+        price_book_id: FromPath[str],
+        data: JSONBody[EntryIn],
+        deps: Deps,
+        request_id: RequestId,
     ) -> EntryView:
         command = AddPriceBookEntry(
             price_book_id, data.product_id, data.unit_amount.to_money(), request_id
@@ -279,7 +284,11 @@ class PriceBookEntryController(Controller):
         opt=UNSCOPED,
     )
     async def change_price(
-        self, price_book_entry_id: str, data: EntryPriceIn, deps: Dependencies, request_id: str
+        self,
+        price_book_entry_id: FromPath[str],
+        data: JSONBody[EntryPriceIn],
+        deps: Deps,
+        request_id: RequestId,
     ) -> EntryView:
         command = ChangeEntryPrice(price_book_entry_id, data.unit_amount.to_money(), request_id)
         return entry_view(await change_entry_price(deps, command))
@@ -387,7 +396,9 @@ class PriceAgreementController(Controller):
     @post(
         "/", summary="Draft a price agreement for a company", responses=ERRORS_WRITE, opt=UNSCOPED
     )
-    async def create(self, data: AgreementIn, deps: Dependencies, request_id: str) -> AgreementView:
+    async def create(
+        self, data: JSONBody[AgreementIn], deps: Deps, request_id: RequestId
+    ) -> AgreementView:
         prices = {pid: amount.to_money() for pid, amount in _price_map(data.prices).items()}
         command = CreatePriceAgreement(
             data.company_id,
@@ -403,9 +414,9 @@ class PriceAgreementController(Controller):
     @get("/", summary="List price agreements, oldest first", responses=ERRORS_READ)
     async def list(
         self,
-        deps: Dependencies,
-        principal: Principal,
-        company_id: str | None = None,
+        deps: Deps,
+        principal: Caller,
+        company_id: FromQuery[str | None] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> AgreementPage:
@@ -417,7 +428,7 @@ class PriceAgreementController(Controller):
 
     @get("/{price_agreement_id:str}", summary="Get a price agreement", responses=ERRORS_READ)
     async def show(
-        self, price_agreement_id: str, deps: Dependencies, principal: Principal
+        self, price_agreement_id: FromPath[str], deps: Deps, principal: Caller
     ) -> AgreementView:
         agreement = await get_agreement(deps, price_agreement_id)
         principal.require_company(agreement.company_id, "price_agreement", price_agreement_id)
@@ -431,7 +442,7 @@ class PriceAgreementController(Controller):
         opt=UNSCOPED,
     )
     async def activate(
-        self, price_agreement_id: str, deps: Dependencies, request_id: str
+        self, price_agreement_id: FromPath[str], deps: Deps, request_id: RequestId
     ) -> AgreementView:
         command = ActivateAgreement(price_agreement_id, request_id)
         return agreement_view(await activate_agreement(deps, command))
@@ -445,10 +456,10 @@ class PriceAgreementController(Controller):
     )
     async def cancel(
         self,
-        price_agreement_id: str,
-        deps: Dependencies,
-        request_id: str,
-        data: AgreementCancelIn | None = None,
+        price_agreement_id: FromPath[str],
+        deps: Deps,
+        request_id: RequestId,
+        data: JSONBody[AgreementCancelIn | None] = None,
     ) -> AgreementView:
         reason = data.reason if data is not None else None
         command = CancelAgreement(price_agreement_id, reason, request_id)
@@ -590,7 +601,7 @@ class PricingController(Controller):
         responses=ERRORS_WRITE,
         opt={"write": False},
     )
-    async def quote(self, data: QuoteIn, deps: Dependencies, principal: Principal) -> QuoteView:
+    async def quote(self, data: JSONBody[QuoteIn], deps: Deps, principal: Caller) -> QuoteView:
         company_id = principal.company_filter(data.company_id) or data.company_id
         command = Quote(
             company_id, tuple(line.to_line() for line in data.lines), data.currency,
@@ -604,7 +615,7 @@ class PricingController(Controller):
         responses=ERRORS_READ,
     )
     async def resolution(
-        self, order_item_id: str, deps: Dependencies, principal: Principal
+        self, order_item_id: FromPath[str], deps: Deps, principal: Caller
     ) -> ItemPriceView:
         order, item = await get_order_item(deps, order_item_id)
         principal.require_company(order.company_id, "order_item", order_item_id)

@@ -12,8 +12,9 @@ from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from entrypoints.api.dependencies import Caller, Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, View
 from entrypoints.api.security import Principal
@@ -149,7 +150,9 @@ class CompanyController(Controller):
         responses=ERRORS_WRITE,
         opt={"scoped": False},
     )
-    async def create(self, data: CompanyIn, deps: Dependencies, request_id: str) -> CompanyView:
+    async def create(
+        self, data: JSONBody[CompanyIn], deps: Deps, request_id: RequestId
+    ) -> CompanyView:
         command = CreateCompany(
             data.name, data.company_mirror_id, data.currency, data.region, request_id
         )
@@ -158,8 +161,8 @@ class CompanyController(Controller):
     @get("/", summary="List companies, oldest first", responses=ERRORS_READ)
     async def list(
         self,
-        deps: Dependencies,
-        principal: Principal,
+        deps: Deps,
+        principal: Caller,
         name: Annotated[
             str | None, Parameter(description="Keep companies whose name contains this")
         ] = None,
@@ -175,7 +178,7 @@ class CompanyController(Controller):
         return CompanyPage(items=[company_view(c) for c in items], limit=limit, offset=offset)
 
     @get("/{company_id:str}", summary="Get a company", responses=ERRORS_READ)
-    async def show(self, company_id: str, deps: Dependencies, principal: Principal) -> CompanyView:
+    async def show(self, company_id: FromPath[str], deps: Deps, principal: Caller) -> CompanyView:
         principal.require_company(company_id, "company", company_id)
         return company_view(await get_company(deps, company_id))
 
@@ -188,11 +191,11 @@ class CompanyController(Controller):
     )
     async def update(
         self,
-        company_id: str,
-        data: CompanyPatch,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        company_id: FromPath[str],
+        data: JSONBody[CompanyPatch],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> CompanyView:
         principal.require_company(company_id, "company", company_id)
         command = UpdateCompanyDefaults(
@@ -212,12 +215,12 @@ class CompanyController(Controller):
     )
     async def set_primary_contact(
         self,
-        company_id: str,
-        role: ContactRole,
-        data: PrimaryContactIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        company_id: FromPath[str],
+        role: FromPath[ContactRole],
+        data: JSONBody[PrimaryContactIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> CompanyView:
         principal.require_company(company_id, "company", company_id)
         command = SetPrimaryContact(company_id, role, data.contact_id, request_id)
@@ -293,10 +296,10 @@ class CompanyContactController(Controller):
     @get("/", summary="List a company's contacts", responses=ERRORS_READ)
     async def list(
         self,
-        company_id: str,
-        deps: Dependencies,
-        principal: Principal,
-        include_archived: bool = False,
+        company_id: FromPath[str],
+        deps: Deps,
+        principal: Caller,
+        include_archived: FromQuery[bool] = False,
     ) -> ContactList:
         principal.require_company(company_id, "company", company_id)
         contacts = await list_contacts(deps, company_id, include_archived=include_archived)
@@ -305,11 +308,11 @@ class CompanyContactController(Controller):
     @post("/", summary="Add a contact to a company", responses=ERRORS_WRITE)
     async def create(
         self,
-        company_id: str,
-        data: ContactIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        company_id: FromPath[str],
+        data: JSONBody[ContactIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> ContactView:
         principal.require_company(company_id, "company", company_id)
         command = AddContact(
@@ -335,11 +338,11 @@ class ContactController(Controller):
     @patch("/", summary="Change a contact's name, e-mail or phone", responses=ERRORS_WRITE)
     async def update(
         self,
-        contact_id: str,
-        data: ContactPatch,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        contact_id: FromPath[str],
+        data: JSONBody[ContactPatch],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> ContactView:
         await _require_own_contact(deps, principal, contact_id)
         command = UpdateContact(
@@ -353,7 +356,7 @@ class ContactController(Controller):
 
     @post("/archive", status_code=200, summary="Archive a contact", responses=ERRORS_WRITE)
     async def archive(
-        self, contact_id: str, deps: Dependencies, principal: Principal, request_id: str
+        self, contact_id: FromPath[str], deps: Deps, principal: Caller, request_id: RequestId
     ) -> ContactView:
         await _require_own_contact(deps, principal, contact_id)
         return contact_view(await archive_contact(deps, ArchiveContact(contact_id, request_id)))
@@ -366,11 +369,11 @@ class ContactController(Controller):
     )
     async def change_roles(
         self,
-        contact_id: str,
-        data: ContactRolesIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        contact_id: FromPath[str],
+        data: JSONBody[ContactRolesIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> ContactView:
         await _require_own_contact(deps, principal, contact_id)
         command = ChangeContactRoles(
@@ -441,7 +444,7 @@ class CompanyAddressController(Controller):
     opt = {"family": "customers"}
 
     @get("/", summary="List a company's addresses", responses=ERRORS_READ)
-    async def list(self, company_id: str, deps: Dependencies, principal: Principal) -> AddressList:
+    async def list(self, company_id: FromPath[str], deps: Deps, principal: Caller) -> AddressList:
         principal.require_company(company_id, "company", company_id)
         addresses = await list_addresses(deps, company_id)
         return AddressList(items=[address_view(a) for a in addresses], total=len(addresses))
@@ -453,11 +456,11 @@ class CompanyAddressController(Controller):
     )
     async def create(
         self,
-        company_id: str,
-        data: AddressIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        company_id: FromPath[str],
+        data: JSONBody[AddressIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> AddressView:
         principal.require_company(company_id, "company", company_id)
         command = AddAddress(
@@ -480,11 +483,11 @@ class AddressController(Controller):
     @patch("/", summary="Edit an address", responses=ERRORS_WRITE)
     async def update(
         self,
-        address_id: str,
-        data: AddressPatch,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        address_id: FromPath[str],
+        data: JSONBody[AddressPatch],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> AddressView:
         if principal.company_id is not None:
             # A scoped key may edit only its own company's addresses (others are 'not found').

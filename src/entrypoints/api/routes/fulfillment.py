@@ -1,5 +1,5 @@
-"""Fulfillment: fulfillment orders (manual maintenance), shipments (allocate, edit, move along
-their lifecycle), their courier events and their timeline.
+"""Fulfillment: fulfillment orders (list, read, make by hand), shipments (allocate, edit, move
+along their lifecycle), their courier events and their timeline.
 
 Fulfillment orders and shipments belong to their order's company: a company-scoped key sees
 and acts on only its own, and another company's answers 404 like one that does not exist.
@@ -12,10 +12,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from entrypoints.api.dependencies import Caller, Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.routes.orders import TimelineEntryView, timeline_entry_view
-from entrypoints.api.schemas import Body, View
+from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, View
 from entrypoints.api.security import Principal
 from entrypoints.bootstrap import Dependencies
 from platform_core.fulfillment.model import (
@@ -31,6 +33,7 @@ from platform_core.fulfillment.model import (
     ShipmentTrackingEvent,
     TrackingStatus,
 )
+from platform_core.fulfillment.ports import FulfillmentFilter
 from platform_core.fulfillment.service import (
     CancelShipment,
     CreateManualFulfillment,
@@ -47,6 +50,7 @@ from platform_core.fulfillment.service import (
     get_fulfillment_details,
     get_shipment,
     get_shipment_tracking,
+    list_fulfillments,
     mark_shipment_delivered,
     mark_shipment_in_transit,
     mark_shipment_ready,
@@ -214,6 +218,12 @@ class FulfillmentDetailView(FulfillmentView):
     shipments: list[ShipmentView]
 
 
+class FulfillmentPage(View):
+    items: list[FulfillmentView]
+    limit: int
+    offset: int
+
+
 class TrackingEventView(View):
     id: str
     courier_code: str
@@ -377,7 +387,7 @@ class FulfillmentController(Controller):
         responses=ERRORS_WRITE,
     )
     async def create(
-        self, data: FulfillmentIn, deps: Dependencies, principal: Principal, request_id: str
+        self, data: JSONBody[FulfillmentIn], deps: Deps, principal: Caller, request_id: RequestId
     ) -> FulfillmentView:
         command = CreateManualFulfillment(
             order_id=data.order_id,
@@ -388,12 +398,35 @@ class FulfillmentController(Controller):
         return fulfillment_view(await create_manual_fulfillment(deps, command))
 
     @get(
+        "/",
+        summary="List fulfillment orders, newest first (order_id finds an order's own)",
+        responses=ERRORS_READ,
+    )
+    async def list(
+        self,
+        deps: Deps,
+        principal: Caller,
+        order_id: FromQuery[str | None] = None,
+        company_id: FromQuery[str | None] = None,
+        status: FromQuery[FulfillmentStatus | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> FulfillmentPage:
+        filters = FulfillmentFilter(
+            order_id=order_id, company_id=principal.company_filter(company_id), status=status
+        )
+        found = await list_fulfillments(deps, filters, limit, offset)
+        return FulfillmentPage(
+            items=[fulfillment_view(each) for each in found], limit=limit, offset=offset
+        )
+
+    @get(
         "/{fulfillment_order_id:str}",
         summary="Get a fulfillment order with its items and shipments",
         responses=ERRORS_READ,
     )
     async def show(
-        self, fulfillment_order_id: str, deps: Dependencies, principal: Principal
+        self, fulfillment_order_id: FromPath[str], deps: Deps, principal: Caller
     ) -> FulfillmentDetailView:
         details = await get_fulfillment_details(deps, fulfillment_order_id)
         fulfillment = details.fulfillment
@@ -410,11 +443,11 @@ class FulfillmentController(Controller):
     )
     async def create_shipment(
         self,
-        fulfillment_order_id: str,
-        data: ShipmentIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        fulfillment_order_id: FromPath[str],
+        data: JSONBody[ShipmentIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> ShipmentView:
         if principal.scoped:
             fulfillment = await get_fulfillment(deps, fulfillment_order_id)
@@ -438,9 +471,7 @@ class ShipmentController(Controller):
     opt = {"family": "fulfillment"}
 
     @get("/{shipment_id:str}", summary="Get a shipment", responses=ERRORS_READ)
-    async def show(
-        self, shipment_id: str, deps: Dependencies, principal: Principal
-    ) -> ShipmentView:
+    async def show(self, shipment_id: FromPath[str], deps: Deps, principal: Caller) -> ShipmentView:
         return shipment_view(await visible_shipment(deps, principal, shipment_id))
 
     @patch(
@@ -450,11 +481,11 @@ class ShipmentController(Controller):
     )
     async def update(
         self,
-        shipment_id: str,
-        data: ShipmentPatchIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        shipment_id: FromPath[str],
+        data: JSONBody[ShipmentPatchIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> ShipmentView:
         await _check_shipment_visible(deps, principal, shipment_id)
         command = UpdateShipment(
@@ -475,11 +506,11 @@ class ShipmentController(Controller):
     )
     async def change_status(
         self,
-        shipment_id: str,
-        data: ShipmentStatusIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        shipment_id: FromPath[str],
+        data: JSONBody[ShipmentStatusIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> ShipmentView:
         await _check_shipment_visible(deps, principal, shipment_id)
         return shipment_view(await _change_status(deps, shipment_id, data, request_id))
@@ -490,7 +521,7 @@ class ShipmentController(Controller):
         responses=ERRORS_READ,
     )
     async def events(
-        self, shipment_id: str, deps: Dependencies, principal: Principal
+        self, shipment_id: FromPath[str], deps: Deps, principal: Caller
     ) -> TrackingEventsView:
         tracking = await get_shipment_tracking(deps, shipment_id)
         principal.require_company(tracking.shipment.company_id, "shipment", shipment_id)
@@ -504,7 +535,7 @@ class ShipmentController(Controller):
         responses=ERRORS_READ,
     )
     async def timeline(
-        self, shipment_id: str, deps: Dependencies, principal: Principal
+        self, shipment_id: FromPath[str], deps: Deps, principal: Caller
     ) -> ShipmentTimelineView:
         await _check_shipment_visible(deps, principal, shipment_id)
         entries = await shipment_timeline(deps, shipment_id)

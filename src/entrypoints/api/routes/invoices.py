@@ -13,8 +13,9 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from entrypoints.api.dependencies import Caller, Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, MoneyBody, View
 from entrypoints.api.security import Principal
@@ -346,14 +347,14 @@ class InvoiceController(Controller):
     @get("/", summary="List invoices (status, company, order, issue dates)", responses=ERRORS_READ)
     async def list(
         self,
-        deps: Dependencies,
-        principal: Principal,
+        deps: Deps,
+        principal: Caller,
         status: Annotated[
             InvoiceStatus | None,
             Parameter(description="overdue selects open invoices past their due date now"),
         ] = None,
-        company_id: str | None = None,
-        order_id: str | None = None,
+        company_id: FromQuery[str | None] = None,
+        order_id: FromQuery[str | None] = None,
         issued_from: Annotated[
             datetime | None, Parameter(description="Issued at or after (with a time zone)")
         ] = None,
@@ -383,7 +384,7 @@ class InvoiceController(Controller):
 
     @post("/", summary="Draft a manual invoice (no order)", responses=ERRORS_WRITE)
     async def create(
-        self, data: InvoiceIn, deps: Dependencies, principal: Principal, request_id: str
+        self, data: JSONBody[InvoiceIn], deps: Deps, principal: Caller, request_id: RequestId
     ) -> InvoiceDetailView:
         command = CreateDraftInvoice(
             company_id=principal.company_filter(data.company_id) or data.company_id,
@@ -402,7 +403,7 @@ class InvoiceController(Controller):
         responses=ERRORS_READ,
     )
     async def show(
-        self, invoice_id: str, deps: Dependencies, principal: Principal
+        self, invoice_id: FromPath[str], deps: Deps, principal: Caller
     ) -> InvoiceDetailView:
         details = await get_invoice_details(deps, invoice_id)
         principal.require_company(details.invoice.company_id, "invoice", invoice_id)
@@ -416,11 +417,11 @@ class InvoiceController(Controller):
     )
     async def issue(
         self,
-        invoice_id: str,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
-        data: IssueInvoiceIn | None = None,
+        invoice_id: FromPath[str],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
+        data: JSONBody[IssueInvoiceIn | None] = None,
     ) -> InvoiceView:
         await _check_visible(deps, principal, invoice_id)
         terms = DEFAULT_PAYMENT_TERMS_DAYS if data is None else data.payment_terms_days
@@ -435,11 +436,11 @@ class InvoiceController(Controller):
     )
     async def void(
         self,
-        invoice_id: str,
-        data: VoidInvoiceIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        invoice_id: FromPath[str],
+        data: JSONBody[VoidInvoiceIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> InvoiceView:
         await _check_visible(deps, principal, invoice_id)
         invoice = await void_invoice(deps, VoidInvoice(invoice_id, data.reason, request_id))
@@ -452,11 +453,11 @@ class InvoiceController(Controller):
     )
     async def record_payment(
         self,
-        invoice_id: str,
-        data: ManualPaymentIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        invoice_id: FromPath[str],
+        data: JSONBody[ManualPaymentIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> PaymentRecordView:
         await _check_visible(deps, principal, invoice_id)
         command = RecordManualPayment(
@@ -476,7 +477,7 @@ class InvoiceController(Controller):
         responses={**ERRORS_READ, **_PDF_RESPONSE},
     )
     async def pdf(
-        self, invoice_id: str, deps: Dependencies, principal: Principal
+        self, invoice_id: FromPath[str], deps: Deps, principal: Caller
     ) -> Response[bytes]:
         invoice = await _visible_invoice(deps, principal, invoice_id)
         document = await render_invoice_pdf(deps, invoice_id)

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from entrypoints.api.dependencies import Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, View
 from entrypoints.bootstrap import Dependencies
@@ -204,12 +205,12 @@ class JobRunController(Controller):
     )
     async def list(
         self,
-        deps: Dependencies,
-        queue: str | None = None,
-        status: JobStatus | None = None,
-        job_name: str | None = None,
-        related_entity_type: str | None = None,
-        related_entity_id: str | None = None,
+        deps: Deps,
+        queue: FromQuery[str | None] = None,
+        status: FromQuery[JobStatus | None] = None,
+        job_name: FromQuery[str | None] = None,
+        related_entity_type: FromQuery[str | None] = None,
+        related_entity_id: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> JobRunPage:
@@ -223,7 +224,7 @@ class JobRunController(Controller):
         )
 
     @get("/{job_run_id:str}", summary="Get a job run", responses=ERRORS_READ)
-    async def show(self, job_run_id: str, deps: Dependencies) -> JobRunView:
+    async def show(self, job_run_id: FromPath[str], deps: Deps) -> JobRunView:
         return job_run_view(await get_job_run(deps, job_run_id))
 
     @post(
@@ -232,7 +233,9 @@ class JobRunController(Controller):
         summary="Put a failed run back on its queue with a fresh attempt budget",
         responses=ERRORS_WRITE,
     )
-    async def retry(self, job_run_id: str, deps: Dependencies, request_id: str) -> JobRunView:
+    async def retry(
+        self, job_run_id: FromPath[str], deps: Deps, request_id: RequestId
+    ) -> JobRunView:
         return job_run_view(await retry_job(deps, RetryJob(job_run_id, request_id)))
 
     @post(
@@ -243,10 +246,10 @@ class JobRunController(Controller):
     )
     async def cancel(
         self,
-        job_run_id: str,
-        deps: Dependencies,
-        request_id: str,
-        data: CancelJobIn | None = None,
+        job_run_id: FromPath[str],
+        deps: Deps,
+        request_id: RequestId,
+        data: JSONBody[CancelJobIn | None] = None,
     ) -> JobRunView:
         reason = None if data is None else data.reason
         return job_run_view(await cancel_job(deps, CancelJob(job_run_id, reason, request_id)))
@@ -267,9 +270,9 @@ class LegacySyncController(Controller):
     async def refresh(
         self,
         entity: Annotated[MirrorKind, Parameter(description="company, asset or device")],
-        data: RefreshIn,
-        deps: Dependencies,
-        request_id: str,
+        data: JSONBody[RefreshIn],
+        deps: Deps,
+        request_id: RequestId,
     ) -> RefreshView:
         results = [
             await _refresh_one(deps, entity, legacy_id, data, request_id)

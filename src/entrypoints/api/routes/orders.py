@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from entrypoints.api.dependencies import Caller, Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
 from entrypoints.api.routes.catalogue import QuoteLineIn
 from entrypoints.api.schemas import MAX_PAGE_SIZE, Body, MoneyBody, View, money_or_none
@@ -303,7 +304,7 @@ class OrderController(Controller):
 
     @post("/", summary="Draft an order, priced by the resolver", responses=ERRORS_WRITE)
     async def create(
-        self, data: OrderIn, deps: Dependencies, principal: Principal, request_id: str
+        self, data: JSONBody[OrderIn], deps: Deps, principal: Caller, request_id: RequestId
     ) -> OrderView:
         company_id = principal.company_filter(data.company_id) or data.company_id
         command = CreateDraftOrder(
@@ -320,10 +321,10 @@ class OrderController(Controller):
     @get("/", summary="List orders, newest first", responses=ERRORS_READ)
     async def list(
         self,
-        deps: Dependencies,
-        principal: Principal,
-        status: OrderStatus | None = None,
-        company_id: str | None = None,
+        deps: Deps,
+        principal: Caller,
+        status: FromQuery[OrderStatus | None] = None,
+        company_id: FromQuery[str | None] = None,
         created_from: Annotated[
             datetime | None, Parameter(description="Created at or after (with a time zone)")
         ] = None,
@@ -351,11 +352,11 @@ class OrderController(Controller):
         responses=ERRORS_READ,
         opt={"scoped": False},
     )
-    async def metrics(self, deps: Dependencies) -> OrdersMetricsView:
+    async def metrics(self, deps: Deps) -> OrdersMetricsView:
         return metrics_view(await orders_metrics(deps))
 
     @get("/{order_id:str}", summary="Get an order", responses=ERRORS_READ)
-    async def show(self, order_id: str, deps: Dependencies, principal: Principal) -> OrderView:
+    async def show(self, order_id: FromPath[str], deps: Deps, principal: Caller) -> OrderView:
         return order_view(await _visible_order(deps, principal, order_id))
 
     @post(
@@ -366,11 +367,11 @@ class OrderController(Controller):
     )
     async def send_checkout(
         self,
-        order_id: str,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
-        data: SendCheckoutIn | None = None,
+        order_id: FromPath[str],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
+        data: JSONBody[SendCheckoutIn | None] = None,
     ) -> OrderView:
         await _visible_order(deps, principal, order_id)
         email = data.customer_email if data is not None else None
@@ -383,7 +384,11 @@ class OrderController(Controller):
         opt={"scoped": False},
     )
     async def set_status(
-        self, order_id: str, data: OrderStatusIn, deps: Dependencies, request_id: str
+        self,
+        order_id: FromPath[str],
+        data: JSONBody[OrderStatusIn],
+        deps: Deps,
+        request_id: RequestId,
     ) -> OrderView:
         command = SetOrderStatus(order_id, data.status, data.reason, data.reference, request_id)
         return order_view(await set_order_status(deps, command))
@@ -396,11 +401,11 @@ class OrderController(Controller):
     )
     async def cancel(
         self,
-        order_id: str,
-        data: CancelOrderIn,
-        deps: Dependencies,
-        principal: Principal,
-        request_id: str,
+        order_id: FromPath[str],
+        data: JSONBody[CancelOrderIn],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
     ) -> OrderView:
         await _visible_order(deps, principal, order_id)
         return order_view(await cancel_order(deps, CancelOrder(order_id, data.reason, request_id)))
@@ -411,7 +416,7 @@ class OrderController(Controller):
         responses=ERRORS_READ,
     )
     async def timeline(
-        self, order_id: str, deps: Dependencies, principal: Principal
+        self, order_id: FromPath[str], deps: Deps, principal: Caller
     ) -> TimelineView:
         await _visible_order(deps, principal, order_id)
         entries = await order_timeline(deps, order_id)

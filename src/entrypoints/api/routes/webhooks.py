@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.params import FromPath
 
+from entrypoints.api.dependencies import Deps, RequestId
 from entrypoints.api.errors import error_response
 from entrypoints.api.openapi import ERRORS_WEBHOOK
 from entrypoints.api.schemas import Ack, ErrorBody, View
-from entrypoints.bootstrap import Dependencies
 from platform_core.fulfillment.service import RecordTrackingEvents, record_tracking_events
 from platform_core.orders.service import handle_payment_notification
 from platform_core.shared.errors import (
@@ -60,7 +61,7 @@ class WebhookController(Controller):
             ValidationError: as_bad_request,
         },
     )
-    async def stripe(self, request: Request[Any, Any, Any], deps: Dependencies) -> Ack:
+    async def stripe(self, request: Request[Any, Any, Any], deps: Deps) -> Ack:
         body = await request.body()
         notification = deps.payments.parse_webhook(body, dict(request.headers))
         result = await handle_payment_notification(deps, notification)
@@ -81,10 +82,10 @@ class WebhookController(Controller):
     )
     async def courier(
         self,
-        courier_code: str,
+        courier_code: FromPath[str],
         request: Request[Any, Any, Any],
-        deps: Dependencies,
-        request_id: str,
+        deps: Deps,
+        request_id: RequestId,
     ) -> CourierWebhookView:
         body = await request.body()
         events = deps.couriers.parse_webhook(courier_code, dict(request.headers), body)

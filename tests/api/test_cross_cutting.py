@@ -174,12 +174,16 @@ async def limited(platform: Platform, keys: Keys) -> AsyncIterator[AsyncTestClie
 async def test_rate_limits_count_per_key_and_spare_health(
     limited: AsyncTestClient[Litestar], keys: Keys
 ) -> None:
-    """The fourth request of a key within the minute is 429 with RateLimit-* and Retry-After;
-    another key still has its own budget; health and metrics never count."""
+    """Once a key has proved genuine, its fourth request within the minute is 429 with
+    RateLimit-* and Retry-After; another key keeps its own budget; health never counts."""
     first = await keys.headers(Role.READONLY)
     second = await keys.headers(Role.READONLY)
     answers = [await limited.get("/health/live", headers=first) for _ in range(5)]
     assert {a.status_code for a in answers} == {200}
+    # A key's first request is counted against the client's address: the key is not yet
+    # known to be genuine. Two such requests leave the address one.
+    for headers in (first, second):
+        assert (await limited.get("/v1/orders", headers=headers)).status_code == 200
     for remaining in (2, 1, 0):
         ok = await limited.get("/v1/api-keys", headers=first)
         assert ok.headers["ratelimit-remaining"] == str(remaining)
@@ -190,6 +194,18 @@ async def test_rate_limits_count_per_key_and_spare_health(
     assert refused.headers["ratelimit-remaining"] == "0"
     other = await limited.get("/v1/api-keys", headers=second)
     assert other.status_code == 403  # readonly may not list keys, but was not rate limited
+
+
+async def test_made_up_keys_share_their_address_budget(
+    limited: AsyncTestClient[Litestar],
+) -> None:
+    """A new invented token per request does not buy a new budget: unknown keys count
+    against the client's address, and the fourth is refused before any key lookup."""
+    statuses = []
+    for attempt in range(4):
+        bogus = {"Authorization": f"Bearer pck_invented_{attempt:040d}"}
+        statuses.append((await limited.get("/v1/orders", headers=bogus)).status_code)
+    assert statuses == [401, 401, 401, 429]
 
 
 async def test_a_replayed_post_returns_the_stored_response(

@@ -7,7 +7,6 @@ rate limit, authentication, idempotency, then the route.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from litestar import Litestar, Request
@@ -37,7 +36,7 @@ from entrypoints.api.security import (
     bearer_token,
 )
 from entrypoints.bootstrap import Platform
-from platform_core.access.service import ensure_bootstrap_key
+from platform_core.access.service import ensure_bootstrap_key, hash_token
 
 VERSION = "0.1.0"
 RATE_LIMIT_STORE = "rate_limit"
@@ -45,11 +44,16 @@ EXEMPT_FROM_RATE_LIMIT = ["^/health", "^/metrics", "^/schema"]
 
 
 def caller_identity(request: Request[Any, Any, Any]) -> str:
-    """Rate limits count per API key (a hash of it, never the secret) or per client address."""
+    """Rate limits count per API key (by its hash, never the secret) once the key has proved
+    genuine in this process, else per client address: inventing a new token per request must
+    not buy a fresh budget (nor a free database lookup) each time."""
     token = bearer_token(request)
-    if token is None:
-        return f"addr:{get_remote_address(request)}"
-    return "key:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    if token is not None:
+        token_hash = hash_token(token)
+        cache: KeyCache = request.app.state.key_cache
+        if cache.is_genuine(token_hash):
+            return f"key:{token_hash[:32]}"
+    return f"addr:{get_remote_address(request)}"
 
 
 def _rate_limit_store(settings: ApiSettings) -> Store:

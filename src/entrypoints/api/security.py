@@ -132,6 +132,11 @@ class KeyCache:
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
         self._entries: dict[str, tuple[Principal, float]] = {}
+        # Hashes of tokens that once authenticated: rate limiting may count them per key.
+        self._genuine: set[str] = set()
+
+    def is_genuine(self, token_hash: str) -> bool:
+        return token_hash in self._genuine
 
     def get(self, token_hash: str) -> Principal | None:
         entry = self._entries.get(token_hash)
@@ -144,6 +149,9 @@ class KeyCache:
         return principal
 
     def put(self, token_hash: str, principal: Principal) -> None:
+        if len(self._genuine) >= self.MAX_ENTRIES:
+            self._genuine.clear()
+        self._genuine.add(token_hash)
         if self.ttl <= 0:
             return
         if len(self._entries) >= self.MAX_ENTRIES:

@@ -250,8 +250,10 @@ async def create_manual_fulfillment(
 
     Rules: the order exists and belongs to `company_id`, otherwise NotFoundError (another
     company's order is answered like a missing one, so no caller learns which order ids
-    exist elsewhere); one fulfillment order per order; when the order has one already the
-    request is refused with ConflictError naming it, since a person asked for a second one.
+    exist elsewhere); every line names an item of that order, with the item's product and at
+    most its ordered quantity (ValidationError naming the line); one fulfillment order per
+    order; when the order has one already the request is refused with ConflictError naming
+    it, since a person asked for a second one.
     """
     async with deps.uow() as uow:
         order = await uow.orders.find(command.order_id)
@@ -260,7 +262,27 @@ async def create_manual_fulfillment(
             f"order {command.order_id} of company {command.company_id} not found",
             {"kind": "order", "id": command.order_id, "company_id": command.company_id},
         )
+    _check_lines_of_order(
+        order.id, {i.id: (i.product_id, i.quantity) for i in order.items}, command.items
+    )
     return await _create_fulfillment(deps, command, FulfillmentOrigin.MANUAL, existing_ok=False)
+
+
+def _check_lines_of_order(
+    order_id: str, ordered: dict[str, tuple[str, int]], lines: Sequence[FulfillmentLineSpec]
+) -> None:
+    for index, line in enumerate(lines):
+        product_id, quantity = ordered.get(line.order_item_id, (None, 0))
+        if product_id != line.product_id:
+            raise ValidationError(
+                f"order {order_id} has no item {line.order_item_id} of product {line.product_id}",
+                {"field": f"items[{index}].order_item_id", "order_id": order_id},
+            )
+        if line.quantity > quantity:
+            raise ValidationError(
+                f"item {line.order_item_id} was ordered {quantity} times, not {line.quantity}",
+                {"field": f"items[{index}].quantity", "ordered": quantity},
+            )
 
 
 async def _create_fulfillment(

@@ -15,12 +15,13 @@ from platform_core.fulfillment.model import FulfillmentOrigin
 from platform_core.fulfillment.service import (
     CreateFulfillmentForPaidOrder,
     CreateManualFulfillment,
+    FulfillmentLineSpec,
     create_fulfillment_for_paid_order,
     create_manual_fulfillment,
 )
 from platform_core.orders.model import Order, OrderItem, PriceSnapshot
 from platform_core.pricing.model import PriceSource
-from platform_core.shared.errors import ConflictError, NotFoundError
+from platform_core.shared.errors import ConflictError, NotFoundError, ValidationError
 from platform_core.shared.money import Money
 
 
@@ -66,13 +67,20 @@ async def stored_order(deps: ManualDepsForTests, order_id: str, company_id: str)
     return order
 
 
+def lines_of(order: Order) -> tuple[FulfillmentLineSpec, ...]:
+    return tuple(
+        FulfillmentLineSpec(item.id, item.product_id, item.description, item.quantity)
+        for item in order.items
+    )
+
+
 async def test_a_manual_fulfillment_is_made_for_an_order_of_its_company(
     deps: ManualDepsForTests,
 ) -> None:
     """A fulfillment order created by hand for an existing order of the company says so."""
-    await stored_order(deps, "ord_7", "cmp_1")
+    order = await stored_order(deps, "ord_7", "cmp_1")
     fulfillment = await create_manual_fulfillment(
-        deps, CreateManualFulfillment("ord_7", "cmp_1", line_specs(1))
+        deps, CreateManualFulfillment("ord_7", "cmp_1", lines_of(order))
     )
     assert fulfillment.origin is FulfillmentOrigin.MANUAL
     assert (fulfillment.order_id, fulfillment.company_id) == ("ord_7", "cmp_1")
@@ -83,13 +91,13 @@ async def test_a_manual_fulfillment_is_refused_when_the_order_has_one(
     deps: ManualDepsForTests,
 ) -> None:
     """Ops asking for a second fulfillment order of an order get a conflict naming it."""
-    await stored_order(deps, "ord_1", "cmp_1")
+    order = await stored_order(deps, "ord_1", "cmp_1")
     existing = await create_fulfillment_for_paid_order(
-        deps, CreateFulfillmentForPaidOrder("ord_1", "cmp_1", line_specs(1))
+        deps, CreateFulfillmentForPaidOrder("ord_1", "cmp_1", lines_of(order))
     )
     with pytest.raises(ConflictError) as caught:
         await create_manual_fulfillment(
-            deps, CreateManualFulfillment("ord_1", "cmp_1", line_specs(1))
+            deps, CreateManualFulfillment("ord_1", "cmp_1", lines_of(order))
         )
     assert caught.value.details["fulfillment_order_id"] == existing.id
 
@@ -120,3 +128,24 @@ async def test_another_companys_order_is_answered_like_a_missing_one(
     assert "cmp_2" not in str(caught.value)
     assert deps.db.table("fulfillment_orders") == {}
     assert len(deps.db.events) == events_before
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"order_item_id": "oit_other"}, "items[0].order_item_id"),
+        ({"product_id": "prd_other"}, "items[0].order_item_id"),
+        ({"quantity": 3}, "items[0].quantity"),
+    ],
+)
+async def test_manual_lines_must_be_items_of_the_order(
+    deps: ManualDepsForTests, change: dict[str, object], field: str
+) -> None:
+    """A line for another item, another product or more than was ordered is refused, naming
+    the line, and nothing is stored."""
+    order = await stored_order(deps, "ord_3", "cmp_1")
+    line = attrs.evolve(lines_of(order)[0], **change)
+    with pytest.raises(ValidationError) as caught:
+        await create_manual_fulfillment(deps, CreateManualFulfillment("ord_3", "cmp_1", (line,)))
+    assert caught.value.details["field"] == field
+    assert deps.db.table("fulfillment_orders") == {}

@@ -6,6 +6,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
+import attrs
+
 from platform_core.customers.ports import CustomersUnitOfWork
 from platform_core.ports.core import Repository, ServiceDeps
 from platform_core.pricing.model import (
@@ -16,6 +18,7 @@ from platform_core.pricing.model import (
     PriceBookScope,
     Product,
 )
+from platform_core.shared.money import Money
 
 
 class ProductRepository(Repository[Product], Protocol):
@@ -121,3 +124,22 @@ class PricingDeps(ServiceDeps, Protocol):
     """What the pricing use cases need: clock, ids and a unit of work."""
 
     def uow(self) -> PricingUnitOfWork: ...
+
+
+@attrs.frozen
+class SyncedPrice:
+    """The payment provider's ids for one price it now holds."""
+
+    stripe_product_id: str
+    stripe_price_id: str
+
+
+class PriceSyncGateway(Protocol):
+    """The payment provider's price catalogue, which checkout lines must point at."""
+
+    async def create_price(
+        self, product_key: str, name: str, unit_amount: Money, idempotency_key: str
+    ) -> SyncedPrice:
+        """Create (or, for a key already used, return) the provider price of `unit_amount` for
+        the product `product_key` (our stable key for it, created at the provider if new)."""
+        ...

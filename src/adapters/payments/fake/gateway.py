@@ -24,6 +24,7 @@ from platform_core.orders.ports import (
     RefundResult,
 )
 from platform_core.ports.core import Clock
+from platform_core.pricing.ports import SyncedPrice
 from platform_core.shared.errors import AuthenticationError, NotFoundError, ValidationError
 from platform_core.shared.money import Money
 
@@ -70,6 +71,7 @@ class FakePaymentGateway:
         self._base_url = base_url.rstrip("/")
         self.sessions: dict[str, FakeSession] = {}
         self.refunds: dict[str, RefundResult] = {}
+        self.prices: dict[str, SyncedPrice] = {}
         self._events = 0
 
     # -- PaymentGateway --------------------------------------------------------------------
@@ -103,6 +105,21 @@ class FakePaymentGateway:
         result = RefundResult(f"re_test_{_digest(idempotency_key)}", amount, "succeeded")
         self.refunds[idempotency_key] = result
         return result
+
+    # -- PriceSyncGateway -------------------------------------------------------------------
+    async def create_price(
+        self, product_key: str, name: str, unit_amount: Money, idempotency_key: str
+    ) -> SyncedPrice:
+        """Ids derived from the key, so a retried sync job gets the price it made the first time;
+        the product id is the product key, as the Stripe adapter makes it."""
+        existing = self.prices.get(idempotency_key)
+        if existing is not None:
+            return existing
+        if unit_amount.amount < 0:
+            raise ValidationError("a price cannot be negative", {"field": "unit_amount"})
+        price = SyncedPrice(product_key, f"price_test_{_digest(idempotency_key)}")
+        self.prices[idempotency_key] = price
+        return price
 
     # -- driving the mock (CLI, tests, demo) -----------------------------------------------
     def complete(self, session_id: str, *, paid: bool = True) -> tuple[bytes, dict[str, str]]:

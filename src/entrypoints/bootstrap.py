@@ -17,8 +17,10 @@ from adapters.couriers.simulator import SimulatorCourierGateway
 from adapters.documents import FpdfInvoiceRenderer
 from adapters.ids import UuidIdGenerator
 from adapters.legacy.fake import FakeLegacyBridge
+from adapters.legacy.fanout import DisabledProviderEventForwarder, HttpProviderEventForwarder
 from adapters.notifications import LoggingNotifier
 from adapters.payments.fake import FakePaymentGateway
+from adapters.payments.stripe import StripePaymentGateway
 from adapters.persistence.memory.backend import InMemoryStore
 from adapters.persistence.sql import SqlDatabase
 from adapters.persistence.sql.engine import database_url
@@ -34,9 +36,12 @@ from platform_core.jobs.ports import JobsUnitOfWork
 from platform_core.legacy.ports import LegacyUnitOfWork
 from platform_core.lifecycle.dispatcher import DeliveryPolicy, DispatchReport, dispatch_due
 from platform_core.lifecycle.ports import LifecycleUnitOfWork
+from platform_core.lifecycle.provider_events import ProviderEventForwarder, fanout_subscriptions
 from platform_core.lifecycle.reactions import subscriptions
+from platform_core.orders.ports import PaymentGateway
 from platform_core.ports.core import Clock, IdGenerator, Notifier
 from platform_core.ports.idempotency import IdempotencyStore
+from platform_core.pricing.ports import PriceSyncGateway
 from platform_core.shared.errors import ValidationError
 
 MEMORY_URL = "memory://"
@@ -45,6 +50,9 @@ INLINE_QUEUE_URL = "inline://"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///platform-core.db"
 DEFAULT_WEBHOOK_SECRET = "whsec_platform_core_mock"
 DEFAULT_COURIER_SECRET = "simulator-secret"
+# Stripe replaces the literal {CHECKOUT_SESSION_ID} with the session's id when it redirects.
+CHECKOUT_SUCCESS_PATH = "/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+CHECKOUT_CANCEL_PATH = "/checkout/cancel"
 
 
 @attrs.frozen
@@ -65,6 +73,13 @@ class Settings:
     stripe_webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     courier_webhook_secret: str = DEFAULT_COURIER_SECRET
     public_base_url: str = "http://127.0.0.1:8000"
+    # Where Stripe Checkout sends the customer back; None: derived from public_base_url.
+    checkout_success_url: str | None = None
+    checkout_cancel_url: str | None = None
+    # The legacy service's Stripe webhook, fed every verified Stripe event until it is
+    # retired; None: no fan-out. The secret signs what is sent there.
+    stripe_fanout_url: str | None = None
+    stripe_fanout_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,7 +100,21 @@ class Settings:
                 "PLATFORM_COURIER_WEBHOOK_SECRET", defaults.courier_webhook_secret
             ),
             public_base_url=env.get("PLATFORM_PUBLIC_BASE_URL", defaults.public_base_url),
+            checkout_success_url=env.get("PLATFORM_CHECKOUT_SUCCESS_URL") or None,
+            checkout_cancel_url=env.get("PLATFORM_CHECKOUT_CANCEL_URL") or None,
+            stripe_fanout_url=env.get("PLATFORM_STRIPE_FANOUT_URL") or None,
+            stripe_fanout_secret=env.get("PLATFORM_STRIPE_FANOUT_SECRET") or None,
         )
+
+    @property
+    def success_url(self) -> str:
+        """Where a paid (or processing) checkout returns the customer."""
+        return self.checkout_success_url or self.public_base_url.rstrip("/") + CHECKOUT_SUCCESS_PATH
+
+    @property
+    def cancel_url(self) -> str:
+        """Where a customer who leaves the checkout lands."""
+        return self.checkout_cancel_url or self.public_base_url.rstrip("/") + CHECKOUT_CANCEL_PATH
 
     @property
     def should_migrate(self) -> bool:
@@ -147,6 +176,10 @@ def open_store(settings: Settings) -> Store:
     return SqlDatabase(settings.database_url)
 
 
+class Payments(PaymentGateway, PriceSyncGateway, Protocol):
+    """The payment provider as the use cases see it: checkout, webhooks, refunds, prices."""
+
+
 @attrs.define
 class Dependencies:
     """Every port the use cases need; satisfies each context's `Deps` protocol."""
@@ -154,16 +187,28 @@ class Dependencies:
     clock: Clock
     ids: IdGenerator
     store: Store
-    payments: FakePaymentGateway
+    payments: Payments
     couriers: SimulatorCourierGateway
     bridge: FakeLegacyBridge
     # The JobQueue port, plus what operating the backend needs (ping, depth, cancel, close).
     queue: QueueBackend
     notifier: Notifier
     renderer: InvoiceRenderer
+    # The Stripe webhook fan-out to the legacy service (disabled unless configured).
+    forwarder: ProviderEventForwarder = attrs.field(factory=DisabledProviderEventForwarder)
 
     def uow(self) -> PlatformUnitOfWork:
         return self.store.unit_of_work(self.ids)
+
+    @property
+    def mock_payments(self) -> FakePaymentGateway:
+        """The mock gateway, to play the customer (pay, fail, expire) in mock mode only."""
+        if not isinstance(self.payments, FakePaymentGateway):
+            raise ValidationError(
+                "payments go to Stripe (a Stripe key is set): there is no mock checkout to drive",
+                {"field": "stripe_secret_key"},
+            )
+        return self.payments
 
 
 @attrs.define
@@ -177,6 +222,7 @@ class Platform:
     async def dispatch_events(self, limit: int = 100) -> DispatchReport:
         """Deliver due outbox events to their subscribers once."""
         table = subscriptions(self.deps) + job_subscriptions(self.deps.queue)
+        table += fanout_subscriptions(self.deps.forwarder)
         return await dispatch_due(self.deps, table, limit, self.delivery)
 
     async def settle(self, max_rounds: int = 100) -> int:
@@ -203,23 +249,60 @@ class Platform:
         return await self.deps.queue.depth()
 
     async def close(self) -> None:
-        """Release the database and queue connections."""
+        """Release the database, queue, Stripe and fan-out connections."""
         try:
             await self.deps.queue.close()
         finally:
-            await self.deps.store.dispose()
+            try:
+                await self.deps.store.dispose()
+            finally:
+                try:
+                    if isinstance(self.deps.payments, StripePaymentGateway):
+                        await self.deps.payments.aclose()
+                finally:
+                    if isinstance(self.deps.forwarder, HttpProviderEventForwarder):
+                        await self.deps.forwarder.aclose()
 
 
 def _check_supported(settings: Settings) -> None:
     if settings.database_url != MEMORY_URL:
         database_url(settings.database_url)  # ValidationError for an unknown database
-    if settings.stripe_secret_key:
+    if settings.stripe_secret_key and settings.stripe_webhook_secret == DEFAULT_WEBHOOK_SECRET:
+        # Real Stripe signs with the endpoint's own secret: the mock one would refuse every event.
         raise ValidationError(
-            "a Stripe key is set but this build has only mock mode; unset STRIPE_API_KEY",
-            {"field": "stripe_secret_key"},
+            "a Stripe key is set: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret",
+            {"field": "stripe_webhook_secret"},
         )
+    for field in ("success_url", "cancel_url"):
+        if not getattr(settings, field).startswith(("https://", "http://")):
+            raise ValidationError(
+                f"the checkout {field.replace('_', ' ')} must be an http(s) URL",
+                {"field": f"checkout_{field}"},
+            )
     if settings.queue_url != INLINE_QUEUE_URL:
         queue_backend(settings.queue_url)  # ValidationError for an unknown queue backend
+
+
+def open_payments(settings: Settings, clock: Clock) -> Payments:
+    """Stripe when a secret key is set, else the mock gateway (mock mode)."""
+    if settings.stripe_secret_key:
+        return StripePaymentGateway(
+            settings.stripe_secret_key,
+            settings.stripe_webhook_secret,
+            success_url=settings.success_url,
+            cancel_url=settings.cancel_url,
+            clock=clock,
+        )
+    return FakePaymentGateway(clock, settings.stripe_webhook_secret, settings.public_base_url)
+
+
+def open_forwarder(settings: Settings, clock: Clock) -> ProviderEventForwarder:
+    """The Stripe fan-out to the legacy service when its URL is set, else none."""
+    if settings.stripe_fanout_url is None:
+        return DisabledProviderEventForwarder()
+    return HttpProviderEventForwarder(
+        settings.stripe_fanout_url, settings.stripe_fanout_secret or "", clock=clock
+    )
 
 
 def open_queue(settings: Settings, clock: Clock) -> QueueBackend:
@@ -243,19 +326,21 @@ def bootstrap(
     _check_supported(settings)
     clock = clock or SystemClock()
     ids = ids or UuidIdGenerator()
+    # Before the store and queue: a refused Stripe setting leaves no connection behind.
+    payments = open_payments(settings, clock)
+    forwarder = open_forwarder(settings, clock)
     queue = open_queue(settings, clock)
     deps = Dependencies(
         clock=clock,
         ids=ids,
         store=open_store(settings),
-        payments=FakePaymentGateway(
-            clock, settings.stripe_webhook_secret, settings.public_base_url
-        ),
+        payments=payments,
         couriers=SimulatorCourierGateway(secret=settings.courier_webhook_secret, clock=clock),
         bridge=FakeLegacyBridge(),
         queue=queue,
         notifier=notifier or LoggingNotifier(),
         renderer=FpdfInvoiceRenderer(),
+        forwarder=forwarder,
     )
     platform = Platform(deps, settings)
     _register_jobs(platform)

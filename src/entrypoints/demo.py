@@ -121,7 +121,7 @@ class Demo:
 
     async def pay(self, order: Order) -> None:
         session = await self.checkout(order)
-        await self.stripe_webhook(self.deps.payments.complete(session))
+        await self.stripe_webhook(self.deps.mock_payments.complete(session))
 
     async def fulfillment(self, order: Order) -> FulfillmentOrder:
         async with self.deps.uow() as uow:
@@ -191,7 +191,7 @@ async def failed_payment(demo: Demo) -> Order:
     """The card is declined, the checkout is re-sent as a new attempt and paid."""
     order = await demo.draft([("PRB-200", 5)])
     first = await demo.checkout(order)
-    await demo.stripe_webhook(demo.deps.payments.fail(first))
+    await demo.stripe_webhook(demo.deps.mock_payments.fail(first))
     await demo.pay(order)
     await demo.deliver(await demo.ship(order))
     return order

@@ -47,7 +47,12 @@ from platform_core.legacy.service import DetectDrift, detect_drift
 from platform_core.lifecycle import payloads
 from platform_core.lifecycle.dispatcher import Subscription
 from platform_core.ports.core import JobQueue
-from platform_core.pricing.service import ExpireDueAgreements, expire_due_agreements
+from platform_core.pricing.service import (
+    ExpireDueAgreements,
+    SyncPrices,
+    expire_due_agreements,
+    sync_prices,
+)
 from platform_core.shared.errors import (
     DomainError,
     ExternalServiceError,
@@ -166,12 +171,23 @@ async def _expire_price_agreements(platform: Platform, _: Mapping[str, Any]) -> 
     return {"expired": [agreement.id for agreement in expired]}
 
 
+async def _sync_stripe_prices(platform: Platform, _: Mapping[str, Any]) -> TaskResult:
+    # Failures are recorded on each price (sync_failed) and retried by the next run, so the
+    # run itself succeeds: retrying it at once would only hammer a provider that is down.
+    report = await sync_prices(platform.deps, SyncPrices())
+    return {
+        "synced": [f"{p.kind}:{p.target_id}:{p.product_id}" for p in report.synced],
+        "failed": {f"{p.kind}:{p.target_id}:{p.product_id}": error for p, error in report.failed},
+    }
+
+
 REFRESH_TRACKING = "refresh_tracking"
 RETRY_AUTOMATION_STEPS = "retry_automation_steps"
 DETECT_LEGACY_DRIFT = "detect_legacy_drift"
 MARK_OVERDUE_INVOICES = "mark_overdue_invoices"
 PURGE_IDEMPOTENCY_KEYS = "purge_idempotency_keys"
 EXPIRE_PRICE_AGREEMENTS = "expire_price_agreements"
+SYNC_STRIPE_PRICES = "sync_stripe_prices"
 
 # Names are what the queues store with every job: renaming one strands the jobs already queued.
 TASKS: Mapping[str, Task] = MappingProxyType(
@@ -185,6 +201,7 @@ TASKS: Mapping[str, Task] = MappingProxyType(
             Task(MARK_OVERDUE_INVOICES, QueueName.ORDERS, _mark_overdue_invoices),
             Task(PURGE_IDEMPOTENCY_KEYS, QueueName.ORDERS, _purge_idempotency_keys),
             Task(EXPIRE_PRICE_AGREEMENTS, QueueName.ORDERS, _expire_price_agreements),
+            Task(SYNC_STRIPE_PRICES, QueueName.ORDERS, _sync_stripe_prices),
         )
     }
 )
@@ -230,6 +247,8 @@ CRON_SCHEDULE: tuple[CronEntry, ...] = (
     CronEntry(EXPIRE_PRICE_AGREEMENTS, "10 * * * *"),
     CronEntry(DETECT_LEGACY_DRIFT, "20 * * * *"),
     CronEntry(PURGE_IDEMPOTENCY_KEYS, "35 * * * *"),
+    # New prices cannot be sold until Stripe holds them, so this runs often.
+    CronEntry(SYNC_STRIPE_PRICES, "*/5 * * * *"),
 )
 
 

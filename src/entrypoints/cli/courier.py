@@ -45,7 +45,7 @@ def simulate(api_url: str, tracking_number: str, courier: str, hours_ago: float)
     url = f"{api_url.rstrip('/')}/v1/webhooks/couriers/{courier}"
     for events in deliveries(gateway, tracking_number, start):
         headers, body = gateway.signed_webhook(events)
-        status, answer = _post(url, headers, body)
+        status, answer = post_json(url, headers, body)
         codes = ",".join(event.raw_code for event in events)
         print(f"{codes:<4} {events[0].occurred_at.isoformat()} -> {status} {answer}")
         if status >= 400:
@@ -53,7 +53,8 @@ def simulate(api_url: str, tracking_number: str, courier: str, hours_ago: float)
     return 0
 
 
-def _post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
+def post_json(url: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
+    """POST `body` and return the status and a one-line excerpt of the answer."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:

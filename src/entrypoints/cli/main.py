@@ -55,6 +55,21 @@ def _service_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     courier.add_argument("--courier", default="simulator")
     courier.add_argument("--api-url", default="http://127.0.0.1:8000")
     courier.add_argument("--hours-ago", type=float, default=24, help="when the first scan happened")
+    stripe_mock = commands.add_parser(
+        "stripe-mock",
+        help="mock mode: pay, fail or expire an order's checkout through the Stripe webhook "
+        "of a running API (events signed with STRIPE_WEBHOOK_SECRET)",
+    )
+    stripe_mock.add_argument("action", choices=["pay", "fail", "expire"])
+    stripe_mock.add_argument("order_id")
+    stripe_mock.add_argument("--api-url", default="http://127.0.0.1:8000")
+    stripe_mock.add_argument(
+        "--async",
+        dest="delayed",
+        action="store_true",
+        help="a delayed payment method: completed unpaid, then the async payment succeeds "
+        "(pay) or fails (fail)",
+    )
 
 
 def _key_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -123,6 +138,14 @@ def _run(args: argparse.Namespace) -> int:
         from entrypoints.cli.courier import simulate
 
         return simulate(args.api_url, args.tracking_number, args.courier, args.hours_ago)
+    if command == "stripe-mock":
+        from entrypoints.bootstrap import Settings
+        from entrypoints.cli.stripe_mock import MockAction, play
+
+        action = MockAction(args.action)
+        return asyncio.run(
+            play(Settings.from_env(), action, args.order_id, args.api_url, delayed=args.delayed)
+        )
     if command == "api-key":
         return asyncio.run(_api_key(args))
     return 2

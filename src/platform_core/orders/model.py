@@ -74,6 +74,7 @@ class OrderEvent(StrEnum):
     PAYMENT_FAILED = "order.payment_failed"
     CHECKOUT_EXPIRED = "order.checkout_expired"
     CANCELLED = "order.cancelled"
+    REFUNDED = "order.refunded"
 
 
 @attrs.frozen
@@ -347,6 +348,42 @@ class Order:
         )
         payload = {"reason": reason, "refund": refund.to_payload() if refund else None}
         return order, [order._event(OrderEvent.CANCELLED, at, payload)]
+
+    def record_refund(
+        self, refunded: Money, at: datetime, reference: str | None = None, reason: str | None = None
+    ) -> tuple[Order, list[DomainEvent]]:
+        """Reflect what has been refunded of a paid order so far (`refunded` is the running
+        total, as billing holds it); no events when it is already known. The status stays
+        paid: a refund alone does not cancel an order."""
+        before = self.refunded or Money.zero(self.currency)
+        if refunded == before:
+            return self, []
+        if self.status is not OrderStatus.PAID:
+            raise ConflictError(
+                f"only a paid order can be refunded; order {self.id} is {self.status}",
+                {"status": str(self.status)},
+            )
+        if refunded < before or refunded > self.total:
+            raise ConflictError(
+                f"a refunded total of {refunded} does not fit an order of {self.total} "
+                f"already refunded {before}",
+                {"refunded": refunded.to_payload(), "total": self.total.to_payload()},
+            )
+        order = attrs.evolve(self, refunded=refunded)
+        payload = {
+            "amount": (refunded - before).to_payload(),
+            "refunded": refunded.to_payload(),
+            "reference": reference,
+            "reason": reason,
+        }
+        return order, [order._event(OrderEvent.REFUNDED, at, payload)]
+
+    @property
+    def refundable(self) -> Money:
+        """What is left to refund of a paid order (zero for an unpaid one)."""
+        if self.payment is None:
+            return Money.zero(self.currency)
+        return self.total - (self.refunded or Money.zero(self.currency))
 
     # -- events ------------------------------------------------------------------------------
     def _event(self, kind: OrderEvent, at: datetime, payload: dict[str, Any]) -> DomainEvent:

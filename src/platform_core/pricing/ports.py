@@ -143,3 +143,10 @@ class PriceSyncGateway(Protocol):
         """Create (or, for a key already used, return) the provider price of `unit_amount` for
         the product `product_key` (our stable key for it, created at the provider if new)."""
         ...
+
+
+class PriceSyncDeps(PricingDeps, Protocol):
+    """What the Stripe price-sync use case needs: the pricing deps plus the provider's prices."""
+
+    @property
+    def payments(self) -> PriceSyncGateway: ...

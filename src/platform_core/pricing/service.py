@@ -26,14 +26,14 @@ from platform_core.pricing.model import (
     StripeSyncStatus,
     clean_sku,
 )
-from platform_core.pricing.ports import PricingDeps, PricingUnitOfWork
+from platform_core.pricing.ports import PriceSyncDeps, PricingDeps, PricingUnitOfWork
 from platform_core.pricing.resolver import (
     PriceRequest,
     PricingCatalogue,
     resolve_price,
     stripe_blockers,
 )
-from platform_core.shared.errors import ConflictError, ValidationError
+from platform_core.shared.errors import ConflictError, DomainError, ValidationError
 from platform_core.shared.money import Money, validate_currency
 from platform_core.shared.scenarios import AutomationScenario
 from platform_core.shared.time import require_aware
@@ -292,16 +292,20 @@ class MarkEntrySynced:
     stripe_price_id: str
     stripe_product_id: str
     correlation_id: str | None = None
+    # The amount the Stripe price was made for; None: not checked (a caller that knows it).
+    unit_amount: Money | None = None
 
 
 async def mark_entry_synced(deps: PricingDeps, command: MarkEntrySynced) -> PriceBookEntry:
     """Record that Stripe holds the entry's price.
 
     Rules: idempotent for the same Stripe ids; a synced entry cannot be re-pointed at other
-    ids (CONFLICT: reprice it first).
+    ids (CONFLICT: reprice it first); when `unit_amount` is given it must still be the entry's
+    amount (CONFLICT: repriced while its old price was being created).
     """
     async with deps.uow() as uow:
         entry = await uow.price_book_entries.get(command.price_book_entry_id)
+        _require_amount(entry.unit_amount, command.unit_amount, entry.id)
         entry, events = entry.mark_synced(
             command.stripe_price_id, command.stripe_product_id, at=deps.clock.now()
         )
@@ -460,6 +464,8 @@ class MarkAgreementPriceSynced:
     stripe_price_id: str
     stripe_product_id: str
     correlation_id: str | None = None
+    # The amount the Stripe price was made for; None: not checked.
+    unit_amount: Money | None = None
 
 
 async def mark_agreement_price_synced(
@@ -468,10 +474,14 @@ async def mark_agreement_price_synced(
     """Record that Stripe holds an agreement's price for one product.
 
     Rules: the agreement prices that product; idempotent for the same Stripe ids; a synced
-    price cannot be re-pointed at other ids (CONFLICT).
+    price cannot be re-pointed at other ids (CONFLICT); when `unit_amount` is given it must
+    still be the agreement's price for that product (CONFLICT).
     """
     async with deps.uow() as uow:
         agreement = await uow.price_agreements.get(command.price_agreement_id)
+        current = {price.product_id: price.unit_amount for price in agreement.prices}
+        if command.product_id in current:
+            _require_amount(current[command.product_id], command.unit_amount, agreement.id)
         agreement, events = agreement.mark_price_synced(
             command.product_id,
             command.stripe_price_id,
@@ -588,6 +598,119 @@ def _unsynced(
     return UnsyncedPrice(
         kind, target_id, product.id, product.sku, product.name, price.unit_amount, price.stripe
     )
+
+
+def _require_amount(current: Money, expected: Money | None, target_id: str) -> None:
+    if expected is not None and expected != current:
+        raise ConflictError(
+            f"{target_id} was repriced to {current} while a Stripe price for {expected} was made",
+            {"field": "unit_amount", "target_id": target_id},
+        )
+
+
+@attrs.frozen
+class SyncPrices:
+    limit: int = 100
+    correlation_id: str | None = None
+
+
+@attrs.frozen
+class PriceSyncReport:
+    """What one sync run did: the prices now synced and those that failed, with the error."""
+
+    synced: tuple[UnsyncedPrice, ...] = ()
+    failed: tuple[tuple[UnsyncedPrice, str], ...] = ()
+
+
+def price_sync_key(price: UnsyncedPrice) -> str:
+    """The provider idempotency key for creating `price`.
+
+    Derived from what the price is (its holder, product and amount), not from when it is
+    tried: a run that crashed after the provider made the price, or whose failure report
+    was a timeout after the fact, gets the same price back on the next run, never a second
+    one. A new amount is a new key, hence a new price.
+    """
+    amount = price.unit_amount
+    return (
+        f"price-sync:{price.kind}:{price.target_id}:{price.product_id}:"
+        f"{amount.amount}{amount.currency}"
+    )
+
+
+async def sync_prices(deps: PriceSyncDeps, command: SyncPrices) -> PriceSyncReport:
+    """Create the provider's price for every sellable price it does not hold yet (the job).
+
+    Rules: the prices of `list_unsynced_prices` (at most `limit`); each is created with the
+    idempotency key of `price_sync_key` under its Stripe product (the one it already has, or
+    our product id), then marked synced; a refusal or failure of the provider marks that
+    price sync-failed with the error and the run goes on (the next run retries it); a price
+    repriced meanwhile is left for the next run (its new amount needs a new price).
+    """
+    synced: list[UnsyncedPrice] = []
+    failed: list[tuple[UnsyncedPrice, str]] = []
+    for price in await list_unsynced_prices(deps, ListUnsyncedPrices(command.limit)):
+        product_key = price.stripe.stripe_product_id or price.product_id
+        try:
+            created = await deps.payments.create_price(
+                product_key, price.product_name, price.unit_amount, price_sync_key(price)
+            )
+        except DomainError as error:
+            failed.append((price, error.message))
+            await _mark_failed(deps, price, error.message, command.correlation_id)
+            continue
+        try:
+            await _mark_synced(deps, price, created.stripe_price_id, created.stripe_product_id,
+                               command.correlation_id)  # fmt: skip
+        except ConflictError as error:
+            # Repriced (or re-synced elsewhere) meanwhile: the next run sees the new state.
+            failed.append((price, error.message))
+            continue
+        synced.append(price)
+    return PriceSyncReport(tuple(synced), tuple(failed))
+
+
+async def _mark_synced(
+    deps: PricingDeps,
+    price: UnsyncedPrice,
+    stripe_price_id: str,
+    stripe_product_id: str,
+    correlation_id: str | None,
+) -> None:
+    if price.kind is PriceTargetKind.PRICE_BOOK_ENTRY:
+        await mark_entry_synced(
+            deps,
+            MarkEntrySynced(
+                price.target_id, stripe_price_id, stripe_product_id, correlation_id,
+                price.unit_amount,
+            ),
+        )  # fmt: skip
+    else:
+        await mark_agreement_price_synced(
+            deps,
+            MarkAgreementPriceSynced(
+                price.target_id, price.product_id, stripe_price_id, stripe_product_id,
+                correlation_id, price.unit_amount,
+            ),
+        )  # fmt: skip
+
+
+async def _mark_failed(
+    deps: PricingDeps, price: UnsyncedPrice, error: str, correlation_id: str | None
+) -> None:
+    try:
+        if price.kind is PriceTargetKind.PRICE_BOOK_ENTRY:
+            await mark_entry_sync_failed(
+                deps, MarkEntrySyncFailed(price.target_id, error, correlation_id)
+            )
+        else:
+            await mark_agreement_price_sync_failed(
+                deps,
+                MarkAgreementPriceSyncFailed(
+                    price.target_id, price.product_id, error, correlation_id
+                ),
+            )
+    except ConflictError:
+        pass  # synced meanwhile by another run: its success stands
 
 
 # -- reading the catalogue -------------------------------------------------------------------

@@ -172,6 +172,36 @@ def test_paid_order_cancels_only_with_full_refund() -> None:
     assert cancelled.refunded == paid.total
 
 
+def test_refunds_of_a_paid_order_keep_a_running_total() -> None:
+    """record_refund takes the refunded total so far: each step emits order.refunded with the
+    step's amount, the same total again changes nothing, and the order stays paid."""
+    paid, _ = sent(draft()).confirm_payment(payment(sent(draft())))
+    assert paid.refundable == paid.total
+    once, events = paid.record_refund(Money(1000, "CAD"), AT, "re_1", "damaged")
+    assert once.status is OrderStatus.PAID
+    assert [e.type for e in events] == [OrderEvent.REFUNDED]
+    assert events[0].payload["amount"] == {"amount": 1000, "currency": "CAD"}
+    assert events[0].payload["refunded"] == {"amount": 1000, "currency": "CAD"}
+    same, none = once.record_refund(Money(1000, "CAD"), AT)
+    assert (same, none) == (once, [])
+    twice, events = once.record_refund(paid.total, AT, "re_2")
+    assert events[0].payload["amount"] == {"amount": paid.total.amount - 1000, "currency": "CAD"}
+    assert twice.refundable.is_zero
+
+
+def test_refunds_are_refused_beyond_the_total_backwards_or_when_unpaid() -> None:
+    """More than the total, less than already refunded, or an unpaid order: conflicts."""
+    paid, _ = sent(draft()).confirm_payment(payment(sent(draft())))
+    partly, _ = paid.record_refund(Money(500, "CAD"), AT)
+    with pytest.raises(ConflictError):
+        paid.record_refund(paid.total + Money(1, "CAD"), AT)
+    with pytest.raises(ConflictError):
+        partly.record_refund(Money(100, "CAD"), AT)
+    with pytest.raises(ConflictError):
+        draft().record_refund(Money(100, "CAD"), AT)
+    assert draft().refundable.is_zero
+
+
 def test_cancel_needs_a_reason_and_is_terminal() -> None:
     """A blank reason is refused, and nothing leaves the cancelled state."""
     with pytest.raises(ValidationError):

@@ -3,7 +3,8 @@
 Sessions are derived from the idempotency key (so a retried request gets the same session),
 and `complete`/`fail`/`expire` produce event bodies with a ``Stripe-Signature`` header made
 with Stripe's scheme (``t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``), so the webhook
-endpoint and its verification run exactly as in production.
+endpoint and its verification run exactly as in production. The event builders at module level
+need no session state (the mock-mode CLI builds events from an order stored in the database).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from typing import Any
 
 import attrs
 
-from adapters.payments.stripe_events import normalise_event
+from adapters.payments.stripe_events import (
+    SIGNATURE_HEADER,
+    normalise_event,
+    verify_stripe_event,
+)
 from platform_core.orders.ports import (
     CheckoutRequest,
     CheckoutSession,
@@ -25,11 +30,8 @@ from platform_core.orders.ports import (
 )
 from platform_core.ports.core import Clock
 from platform_core.pricing.ports import SyncedPrice
-from platform_core.shared.errors import AuthenticationError, NotFoundError, ValidationError
+from platform_core.shared.errors import NotFoundError, ValidationError
 from platform_core.shared.money import Money
-
-SIGNATURE_HEADER = "stripe-signature"
-TOLERANCE_SECONDS = 300
 
 
 def _digest(*parts: str) -> str:
@@ -43,13 +45,85 @@ def sign_stripe_payload(body: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={signature}"
 
 
-def _parse_header(header: str) -> tuple[int, list[str]]:
-    pairs = [part.split("=", 1) for part in header.split(",") if "=" in part]
-    timestamps = [int(v) for k, v in pairs if k.strip() == "t" and v.isdigit()]
-    signatures = [v for k, v in pairs if k.strip() == "v1"]
-    if not timestamps or not signatures:
-        raise AuthenticationError("malformed Stripe-Signature header")
-    return timestamps[0], signatures
+def payment_intent_for(session_id: str) -> str:
+    """The payment intent the mock gives a Checkout Session (derived, so anyone can name it)."""
+    return f"pi_test_{_digest(session_id)}"
+
+
+@attrs.frozen
+class MockSession:
+    """What a mock Stripe event says about one Checkout Session of an order."""
+
+    session_id: str
+    order_id: str
+    attempt: int
+    amount_total: Money
+    url: str | None = None
+
+    @property
+    def payment_intent_id(self) -> str:
+        return payment_intent_for(self.session_id)
+
+
+def checkout_session_event(
+    event_type: str,
+    session: MockSession,
+    *,
+    payment_status: str,
+    status: str,
+    created: int,
+    sequence: int = 0,
+) -> dict[str, Any]:
+    """A Stripe ``checkout.session.*`` event in the shape Stripe sends (the fields the
+    platform reads, and a few more); `sequence` tells two otherwise equal events apart."""
+    obj = {
+        "id": session.session_id,
+        "object": "checkout.session",
+        "client_reference_id": session.order_id,
+        "metadata": {"order_id": session.order_id, "attempt": str(session.attempt)},
+        "mode": "payment",
+        "payment_status": payment_status,
+        "payment_intent": session.payment_intent_id,
+        "amount_total": session.amount_total.amount,
+        "currency": session.amount_total.currency.lower(),
+        "status": status,
+        "url": session.url,
+    }
+    return stripe_event(event_type, obj, created, sequence)
+
+
+def payment_failed_event(
+    session: MockSession, message: str, *, created: int, sequence: int = 0
+) -> dict[str, Any]:
+    """A ``payment_intent.payment_failed`` event for the session's payment intent."""
+    intent = {
+        "id": session.payment_intent_id,
+        "object": "payment_intent",
+        "metadata": {"order_id": session.order_id, "attempt": str(session.attempt)},
+        "last_payment_error": {"message": message},
+    }
+    return stripe_event("payment_intent.payment_failed", intent, created, sequence)
+
+
+def stripe_event(
+    event_type: str, obj: Mapping[str, Any], created: int, sequence: int = 0
+) -> dict[str, Any]:
+    """A Stripe event envelope around `obj`, its id derived from what it is about."""
+    return {
+        "id": f"evt_test_{_digest(event_type, str(obj['id']), str(sequence), str(created))}",
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": created,
+        "livemode": False,
+        "type": event_type,
+        "data": {"object": dict(obj)},
+    }
+
+
+def signed_event(event: Mapping[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
+    """The body of `event` and its ``Stripe-Signature`` header, signed at `event["created"]`."""
+    body = json.dumps(event, separators=(",", ":")).encode()
+    return body, {SIGNATURE_HEADER: sign_stripe_payload(body, secret, int(event["created"]))}
 
 
 @attrs.define
@@ -58,6 +132,13 @@ class FakeSession:
     session: CheckoutSession
     payment_intent_id: str
     status: str = "open"
+
+    def mock(self) -> MockSession:
+        request = self.request
+        return MockSession(
+            self.session.session_id, request.order_id, request.attempt, request.amount_total,
+            self.session.url,
+        )  # fmt: skip
 
 
 class FakePaymentGateway:
@@ -81,18 +162,13 @@ class FakePaymentGateway:
         if existing is not None:
             return existing.session
         session = CheckoutSession(session_id, f"{self._base_url}/mock-checkout/{session_id}")
-        intent = f"pi_test_{_digest(session_id)}"
+        intent = payment_intent_for(session_id)
         self.sessions[session_id] = FakeSession(request, session, intent)
         return session
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotification:
-        self._verify(body, headers)
-        try:
-            event = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ValidationError("webhook body is not JSON") from None
-        if not isinstance(event, dict):
-            raise ValidationError("webhook body is not a Stripe event")
+        """Verified exactly as the Stripe adapter verifies (the SDK's construct_event)."""
+        event = verify_stripe_event(body, headers, self._secret, self._clock.now())
         return normalise_event(event)
 
     async def refund(
@@ -144,13 +220,10 @@ class FakePaymentGateway:
         self, session_id: str, message: str = "Your card was declined."
     ) -> tuple[bytes, dict[str, str]]:
         fake = self._session(session_id)
-        intent = {
-            "id": fake.payment_intent_id,
-            "object": "payment_intent",
-            "metadata": {"order_id": fake.request.order_id},
-            "last_payment_error": {"message": message},
-        }
-        return self._signed("payment_intent.payment_failed", intent)
+        event = payment_failed_event(
+            fake.mock(), message, created=self._now(), sequence=self._next_sequence()
+        )
+        return signed_event(event, self._secret)
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         moment = timestamp if timestamp is not None else int(self._clock.now().timestamp())
@@ -166,45 +239,15 @@ class FakePaymentGateway:
     def _event(
         self, event_type: str, fake: FakeSession, payment_status: str
     ) -> tuple[bytes, dict[str, str]]:
-        request = fake.request
-        session = {
-            "id": fake.session.session_id,
-            "object": "checkout.session",
-            "client_reference_id": request.order_id,
-            "metadata": {"order_id": request.order_id, "attempt": str(request.attempt)},
-            "mode": "payment",
-            "payment_status": payment_status,
-            "payment_intent": fake.payment_intent_id,
-            "amount_total": request.amount_total.amount,
-            "currency": request.currency.lower(),
-            "status": fake.status,
-            "url": fake.session.url,
-        }
-        return self._signed(event_type, session)
+        event = checkout_session_event(
+            event_type, fake.mock(), payment_status=payment_status, status=fake.status,
+            created=self._now(), sequence=self._next_sequence(),
+        )  # fmt: skip
+        return signed_event(event, self._secret)
 
-    def _signed(self, event_type: str, obj: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    def _now(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    def _next_sequence(self) -> int:
         self._events += 1
-        created = int(self._clock.now().timestamp())
-        event = {
-            "id": f"evt_test_{_digest(event_type, str(obj['id']), str(self._events))}",
-            "object": "event",
-            "api_version": "2024-06-20",
-            "created": created,
-            "livemode": False,
-            "type": event_type,
-            "data": {"object": obj},
-        }
-        body = json.dumps(event, separators=(",", ":")).encode()
-        return body, self.sign(body, created)
-
-    def _verify(self, body: bytes, headers: Mapping[str, str]) -> None:
-        lowered = {key.lower(): value for key, value in headers.items()}
-        header = lowered.get(SIGNATURE_HEADER)
-        if not header:
-            raise AuthenticationError("missing Stripe-Signature header")
-        timestamp, signatures = _parse_header(header)
-        expected = sign_stripe_payload(body, self._secret, timestamp).split("v1=", 1)[1]
-        if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
-            raise AuthenticationError("Stripe signature does not match the body")
-        if abs(self._clock.now().timestamp() - timestamp) > TOLERANCE_SECONDS:
-            raise AuthenticationError("Stripe signature timestamp is outside the tolerance")
+        return self._events

@@ -1,4 +1,5 @@
-"""Orders: draft (priced), list, read, checkout, status override, cancel, timeline, metrics.
+"""Orders: draft (priced), list, read, checkout, status override, cancel, refunds, timeline,
+metrics.
 
 A company-scoped key sees and acts on only its own company's orders; it may not override an
 order's status by hand or read the metrics of every company.
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from entrypoints.api.dependencies import Caller, Deps, RequestId
@@ -23,10 +24,12 @@ from platform_core.lifecycle.metrics import OrdersMetrics
 from platform_core.lifecycle.service import (
     CancelOrder,
     Lane,
+    RefundOrder,
     TimelineEntry,
     cancel_order,
     order_timeline,
     orders_metrics,
+    refund_order,
 )
 from platform_core.orders.model import (
     CheckoutAttempt,
@@ -91,6 +94,17 @@ class OrderStatusIn(Body):
 
 class CancelOrderIn(Body):
     reason: Reason
+
+
+class RefundIn(Body):
+    reason: Reason
+    amount: (
+        Annotated[
+            MoneyBody,
+            msgspec.Meta(description="In the order's currency; null refunds all that is left"),
+        ]
+        | None
+    ) = None
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -409,6 +423,39 @@ class OrderController(Controller):
     ) -> OrderView:
         await _visible_order(deps, principal, order_id)
         return order_view(await cancel_order(deps, CancelOrder(order_id, data.reason, request_id)))
+
+    @post(
+        "/{order_id:str}/refunds",
+        status_code=200,
+        summary="Refund all or part of a paid order (through Stripe for a card payment)",
+        description=(
+            "amount null refunds everything not yet refunded. The invoice balance re-opens by "
+            "the refunded amount and the order's `refunded` shows the running total. With an "
+            "Idempotency-Key the provider sees a key derived from it; without one, a retry "
+            "after a failure still cannot refund twice. An unpaid order is 409; more than is "
+            "left to refund is 422."
+        ),
+        responses=ERRORS_WRITE,
+    )
+    async def refund(
+        self,
+        order_id: FromPath[str],
+        data: JSONBody[RefundIn],
+        request: Request[Any, Any, Any],
+        deps: Deps,
+        principal: Caller,
+        request_id: RequestId,
+    ) -> OrderView:
+        await _visible_order(deps, principal, order_id)
+        amount = data.amount.to_money() if data.amount is not None else None
+        command = RefundOrder(
+            order_id=order_id,
+            amount=amount,
+            reason=data.reason,
+            request_key=request.headers.get("idempotency-key"),
+            correlation_id=request_id,
+        )
+        return order_view(await refund_order(deps, command))
 
     @get(
         "/{order_id:str}/timeline",

@@ -17,7 +17,8 @@ from entrypoints.api.errors import error_response
 from entrypoints.api.openapi import ERRORS_WEBHOOK
 from entrypoints.api.schemas import Ack, ErrorBody, View
 from platform_core.fulfillment.service import RecordTrackingEvents, record_tracking_events
-from platform_core.orders.service import handle_payment_notification
+from platform_core.lifecycle.provider_events import RecordProviderEvent, record_provider_event
+from platform_core.lifecycle.service import handle_provider_notification
 from platform_core.shared.errors import (
     AuthenticationError,
     DomainError,
@@ -64,8 +65,13 @@ class WebhookController(Controller):
     async def stripe(self, request: Request[Any, Any, Any], deps: Deps) -> Ack:
         body = await request.body()
         notification = deps.payments.parse_webhook(body, dict(request.headers))
-        result = await handle_payment_notification(deps, notification)
-        return Ack(status=result.outcome)
+        outcome = await handle_provider_notification(deps, notification)
+        # After handling, under its own once-per-event inbox: if this process dies between
+        # the two, Stripe gets no 200 and retries, and the retry records the forward.
+        await record_provider_event(
+            deps, RecordProviderEvent(notification.event_id, notification.event_type, body)
+        )
+        return Ack(status=outcome)
 
     @post(
         "/couriers/{courier_code:str}",

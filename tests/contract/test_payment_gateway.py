@@ -37,7 +37,7 @@ from platform_core.shared.errors import (
 from platform_core.shared.money import Money
 
 SECRET = "whsec_test_contract_secret"
-EVENTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "dj_stripe"
+EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "stripe" / "dj_stripe"
 
 
 class Payments(PaymentGateway, PriceSyncGateway, Protocol):

@@ -1,10 +1,11 @@
 """A local fake of the Stripe API for the adapter's contract tests.
 
 It answers the endpoints the Stripe adapter calls (checkout sessions, refunds, products,
-prices) with objects shaped like the recorded fixtures in ../shared/fixtures/stripe, honours
-`Idempotency-Key` as Stripe does, checks the bearer key, keeps a log of what it received and
-can be told to fail the next requests (500, 429 or a dropped connection). It is a bare ASGI app
-served by uvicorn on 127.0.0.1 in a background thread, so the real SDK talks real HTTP to it.
+prices) with objects shaped like the recorded fixtures in tests/fixtures/stripe (a copy of
+../shared/fixtures/stripe kept in the repository), honours `Idempotency-Key` as Stripe does,
+checks the bearer key, keeps a log of what it received and can be told to fail the next
+requests (500, 429 or a dropped connection). It is a bare ASGI app served by uvicorn on
+127.0.0.1 in a background thread, so the real SDK talks real HTTP to it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import attrs
 import uvicorn
 
 FIXTURES = (
-    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe" / "openapi_fixtures3"
+    Path(__file__).resolve().parents[1] / "fixtures" / "stripe" / "openapi_fixtures3"
 )
 API_KEY = "sk_test_fake_stripe_key"
 

@@ -27,9 +27,7 @@ from urllib.parse import parse_qsl
 import attrs
 import uvicorn
 
-FIXTURES = (
-    Path(__file__).resolve().parents[1] / "fixtures" / "stripe" / "openapi_fixtures3"
-)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stripe" / "openapi_fixtures3"
 API_KEY = "sk_test_fake_stripe_key"
 
 Scope = MutableMapping[str, Any]

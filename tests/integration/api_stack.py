@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +18,7 @@ import httpx
 import redis.asyncio as aioredis
 import uvicorn
 from integration_support import settings_for
+from tests.support.network import free_port
 
 from entrypoints.api import ApiSettings, create_app
 from entrypoints.bootstrap import Platform, Settings, bootstrap
@@ -34,12 +34,6 @@ T = TypeVar("T")
 WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.1
 DELIVERY = (TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.DELIVERED)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def queue_settings(kind: str, database_url: str, redis_url: str | None) -> Settings:

@@ -189,14 +189,18 @@ def _database(action: str, revision: str | None) -> int:
         migrate.upgrade(url, revision or "head")
     elif action == "downgrade":
         migrate.downgrade(url, revision or "-1")
-    print(f"{_safe(url)}: at {migrate.current_revision(url)} (head {migrate.head_revision(url)})")
+    current, head = migrate.current_revision(url), migrate.head_revision(url)
+    print(f"{printable_url(url)}: at {current} (head {head})")
     return 0
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for printing."""
+def printable_url(url: str) -> str:
+    """A database URL without its password, for printing."""
     from adapters.persistence.sql.engine import database_url
+    from entrypoints.bootstrap import MEMORY_URL
 
+    if url == MEMORY_URL:
+        return url
     return database_url(url).render_as_string(hide_password=True)
 
 

@@ -14,6 +14,7 @@ from adapters.persistence.sql.engine import database_url
 from entrypoints.api import ApiSettings, create_app
 from entrypoints.api.routes.access import new_token
 from entrypoints.bootstrap import MEMORY_URL, Platform, Settings, bootstrap
+from entrypoints.cli.main import printable_url
 from entrypoints.inline_worker import InlineWorker
 from entrypoints.seed import seed_catalogue
 from platform_core.access.model import Role
@@ -110,7 +111,7 @@ def _banner(
         f"  url:       {base}/v1",
         f"  docs:      {base}/schema  (Swagger UI: {base}/schema/swagger)",
         f"  health:    {base}/health/ready    metrics: {base}/metrics",
-        f"  database:  {_safe(settings.database_url)}",
+        f"  database:  {printable_url(settings.database_url)}",
         f"  queue:     {settings.queue_url}"
         + ("  (inline worker in this process)" if embedded else ""),
     ]
@@ -125,9 +126,3 @@ def _banner(
                 f'  try:      curl -H "Authorization: Bearer {admin_key}" {base}/v1/orders'
             )
     print("\n".join(lines), flush=True)
-
-
-def _safe(url: str) -> str:
-    if url == MEMORY_URL:
-        return url
-    return database_url(url).render_as_string(hide_password=True)

@@ -13,12 +13,22 @@ from typing import Protocol
 import attrs
 
 from adapters.clock import SystemClock
+from adapters.couriers.defaults import DEFAULT_COURIERS
+from adapters.couriers.gateway import CourierAdapters
 from adapters.couriers.simulator import SimulatorCourierGateway
 from adapters.documents import FpdfInvoiceRenderer
 from adapters.ids import UuidIdGenerator
 from adapters.legacy.fake import FakeLegacyBridge
 from adapters.legacy.fanout import DisabledProviderEventForwarder, HttpProviderEventForwarder
-from adapters.notifications import LoggingNotifier
+from adapters.legacy.http import (
+    BreakerStore,
+    CircuitBreaker,
+    LegacyHttpBridge,
+    MemoryBreakerStore,
+    RedisBreakerStore,
+)
+from adapters.legacy.server import in_process_transport
+from adapters.notifications import FanoutNotifier, LoggingNotifier, WebhookNotifier
 from adapters.payments.fake import FakePaymentGateway
 from adapters.payments.stripe import StripePaymentGateway
 from adapters.persistence.memory.backend import InMemoryStore
@@ -32,8 +42,9 @@ from adapters.queues.saq import SaqJobQueue, queue_backend
 from entrypoints.jobs import JobRunRecorder, handlers, job_subscriptions
 from platform_core.access.ports import AccessUnitOfWork
 from platform_core.billing.ports import InvoiceRenderer
+from platform_core.fulfillment.couriers import ensure_couriers
 from platform_core.jobs.ports import JobsUnitOfWork
-from platform_core.legacy.ports import LegacyUnitOfWork
+from platform_core.legacy.ports import LegacyBridge, LegacyUnitOfWork
 from platform_core.lifecycle.dispatcher import DeliveryPolicy, DispatchReport, dispatch_due
 from platform_core.lifecycle.ports import LifecycleUnitOfWork
 from platform_core.lifecycle.provider_events import ProviderEventForwarder, fanout_subscriptions
@@ -71,6 +82,9 @@ class Settings:
     queue_namespace: str = ""
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str = DEFAULT_WEBHOOK_SECRET
+    # The courier simulator (registered as courier `simulator`) for local runs and tests;
+    # its webhooks are signed with `courier_webhook_secret`.
+    courier_simulator: bool = True
     courier_webhook_secret: str = DEFAULT_COURIER_SECRET
     public_base_url: str = "http://127.0.0.1:8000"
     # Where Stripe Checkout sends the customer back; None: derived from public_base_url.
@@ -80,6 +94,21 @@ class Settings:
     # retired; None: no fan-out. The secret signs what is sent there.
     stripe_fanout_url: str | None = None
     stripe_fanout_secret: str | None = None
+    # The legacy system's API; None: the embedded fake legacy server, reached in process
+    # through the same HTTP client, retries and circuit breaker.
+    legacy_url: str | None = None
+    legacy_token: str | None = None
+    legacy_timeout_seconds: int = 5
+    legacy_attempts: int = 3
+    legacy_breaker_threshold: int = 5
+    legacy_breaker_reset_seconds: int = 30
+    # Where the breaker's state lives, shared by every process: a Redis URL; None: the
+    # queue's Redis when the queue is on Redis, else this process's memory.
+    legacy_breaker_redis_url: str | None = None
+    # Ops notifications (failed automation, drift) are also POSTed here, signed with the
+    # secret (X-Platform-Signature: sha256=<hex>); None: the log only.
+    ops_webhook_url: str | None = None
+    ops_webhook_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +125,7 @@ class Settings:
             # STRIPE_SECRET_KEY is accepted too: it is what Stripe's own docs call the key.
             stripe_secret_key=env.get("STRIPE_API_KEY") or env.get("STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", defaults.stripe_webhook_secret),
+            courier_simulator=_flag(env.get("PLATFORM_COURIER_SIMULATOR")) is not False,
             courier_webhook_secret=env.get(
                 "PLATFORM_COURIER_WEBHOOK_SECRET", defaults.courier_webhook_secret
             ),
@@ -104,6 +134,22 @@ class Settings:
             checkout_cancel_url=env.get("PLATFORM_CHECKOUT_CANCEL_URL") or None,
             stripe_fanout_url=env.get("PLATFORM_STRIPE_FANOUT_URL") or None,
             stripe_fanout_secret=env.get("PLATFORM_STRIPE_FANOUT_SECRET") or None,
+            legacy_url=env.get("PLATFORM_LEGACY_URL") or None,
+            legacy_token=env.get("PLATFORM_LEGACY_TOKEN") or None,
+            legacy_timeout_seconds=_seconds(
+                env.get("PLATFORM_LEGACY_TIMEOUT_SECONDS"), defaults.legacy_timeout_seconds
+            ),
+            legacy_attempts=_seconds(env.get("PLATFORM_LEGACY_ATTEMPTS"), defaults.legacy_attempts),
+            legacy_breaker_threshold=_seconds(
+                env.get("PLATFORM_LEGACY_BREAKER_THRESHOLD"), defaults.legacy_breaker_threshold
+            ),
+            legacy_breaker_reset_seconds=_seconds(
+                env.get("PLATFORM_LEGACY_BREAKER_RESET_SECONDS"),
+                defaults.legacy_breaker_reset_seconds,
+            ),
+            legacy_breaker_redis_url=env.get("PLATFORM_LEGACY_BREAKER_REDIS_URL") or None,
+            ops_webhook_url=env.get("PLATFORM_OPS_WEBHOOK_URL") or None,
+            ops_webhook_secret=env.get("PLATFORM_OPS_WEBHOOK_SECRET") or None,
         )
 
     @property
@@ -188,17 +234,41 @@ class Dependencies:
     ids: IdGenerator
     store: Store
     payments: Payments
-    couriers: SimulatorCourierGateway
-    bridge: FakeLegacyBridge
+    couriers: CourierAdapters
+    bridge: LegacyBridge
+    # The circuit breaker in front of the bridge (for /metrics and Ops).
+    breaker: CircuitBreaker
     # The JobQueue port, plus what operating the backend needs (ping, depth, cancel, close).
     queue: QueueBackend
     notifier: Notifier
     renderer: InvoiceRenderer
     # The Stripe webhook fan-out to the legacy service (disabled unless configured).
     forwarder: ProviderEventForwarder = attrs.field(factory=DisabledProviderEventForwarder)
+    # The embedded fake legacy system behind the bridge (None with a real legacy URL).
+    embedded_legacy: FakeLegacyBridge | None = None
 
     def uow(self) -> PlatformUnitOfWork:
         return self.store.unit_of_work(self.ids)
+
+    @property
+    def legacy_fake(self) -> FakeLegacyBridge:
+        """The embedded fake legacy system, to seed records and inject faults (tests, demo)."""
+        if self.embedded_legacy is None:
+            raise ValidationError(
+                "the bridge talks to a real legacy system (PLATFORM_LEGACY_URL is set)",
+                {"field": "legacy_url"},
+            )
+        return self.embedded_legacy
+
+    @property
+    def courier_simulator(self) -> SimulatorCourierGateway:
+        """The simulated courier, to script scans and sign webhooks (when enabled)."""
+        if self.couriers.simulator is None:
+            raise ValidationError(
+                "the courier simulator is off (PLATFORM_COURIER_SIMULATOR=false)",
+                {"field": "courier_simulator"},
+            )
+        return self.couriers.simulator
 
     @property
     def mock_payments(self) -> FakePaymentGateway:
@@ -218,6 +288,14 @@ class Platform:
     deps: Dependencies
     settings: Settings
     delivery: DeliveryPolicy = attrs.field(factory=DeliveryPolicy)
+
+    async def prepare(self) -> None:
+        """Make sure the registry holds the default couriers (and the simulator when it is
+        on). Every entrypoint calls this on start; it is idempotent."""
+        registrations = list(DEFAULT_COURIERS)
+        if self.deps.couriers.simulator is not None:
+            registrations.append(self.deps.couriers.simulator.registration())
+        await ensure_couriers(self.deps, registrations)
 
     async def dispatch_events(self, limit: int = 100) -> DispatchReport:
         """Deliver due outbox events to their subscribers once."""
@@ -260,8 +338,21 @@ class Platform:
                     if isinstance(self.deps.payments, StripePaymentGateway):
                         await self.deps.payments.aclose()
                 finally:
-                    if isinstance(self.deps.forwarder, HttpProviderEventForwarder):
-                        await self.deps.forwarder.aclose()
+                    try:
+                        if isinstance(self.deps.forwarder, HttpProviderEventForwarder):
+                            await self.deps.forwarder.aclose()
+                    finally:
+                        await self.deps.couriers.aclose()
+                        await self._close_legacy()
+                        if isinstance(self.deps.notifier, FanoutNotifier):
+                            await self.deps.notifier.aclose()
+
+    async def _close_legacy(self) -> None:
+        if isinstance(self.deps.bridge, LegacyHttpBridge):
+            await self.deps.bridge.aclose()
+        store = self.deps.breaker.store
+        if isinstance(store, RedisBreakerStore):
+            await store.aclose()
 
 
 def _check_supported(settings: Settings) -> None:
@@ -305,6 +396,64 @@ def open_forwarder(settings: Settings, clock: Clock) -> ProviderEventForwarder:
     )
 
 
+def open_notifier(settings: Settings, clock: Clock) -> Notifier:
+    """The log, plus the Ops webhook when its URL is set (it then needs its secret)."""
+    if settings.ops_webhook_url is None:
+        return LoggingNotifier()
+    webhook = WebhookNotifier(settings.ops_webhook_url, settings.ops_webhook_secret or "", clock)
+    return FanoutNotifier([LoggingNotifier(), webhook])
+
+
+def open_couriers(settings: Settings, clock: Clock) -> CourierAdapters:
+    """Every carrier integration, plus the simulator unless it is turned off."""
+    simulator = (
+        SimulatorCourierGateway(secret=settings.courier_webhook_secret, clock=clock)
+        if settings.courier_simulator
+        else None
+    )
+    return CourierAdapters(clock=clock, simulator=simulator)
+
+
+EMBEDDED_LEGACY_URL = "http://legacy.embedded"
+
+
+def open_legacy(
+    settings: Settings, clock: Clock
+) -> tuple[LegacyHttpBridge, CircuitBreaker, FakeLegacyBridge | None]:
+    """The legacy bridge over HTTP with its breaker; with no legacy URL, in front of an
+    embedded fake legacy server (returned too, to seed it)."""
+    breaker = CircuitBreaker(
+        _breaker_store(settings),
+        clock=clock,
+        failure_threshold=settings.legacy_breaker_threshold,
+        reset_timeout_seconds=settings.legacy_breaker_reset_seconds,
+    )
+    fake = None
+    transport = None
+    if settings.legacy_url is None:
+        fake = FakeLegacyBridge()
+        transport = in_process_transport(fake)
+    bridge = LegacyHttpBridge(
+        settings.legacy_url or EMBEDDED_LEGACY_URL,
+        breaker=breaker,
+        token=settings.legacy_token,
+        timeout_seconds=settings.legacy_timeout_seconds,
+        attempts=settings.legacy_attempts,
+        transport=transport,
+    )
+    return bridge, breaker, fake
+
+
+def _breaker_store(settings: Settings) -> BreakerStore:
+    url = settings.legacy_breaker_redis_url
+    if url is None and settings.queue_url.startswith(("redis://", "rediss://")):
+        url = settings.queue_url
+    if url is None:
+        return MemoryBreakerStore()
+    # One breaker per deployment: the namespace keeps test runs sharing a server apart.
+    return RedisBreakerStore(url, name=f"{settings.queue_namespace}legacy")
+
+
 def open_queue(settings: Settings, clock: Clock) -> QueueBackend:
     """The job queue `settings.queue_url` names: inline (in this process) or SAQ."""
     options = queue_options(settings.queue_heartbeat_seconds)
@@ -330,15 +479,18 @@ def bootstrap(
     payments = open_payments(settings, clock)
     forwarder = open_forwarder(settings, clock)
     queue = open_queue(settings, clock)
+    bridge, breaker, embedded_legacy = open_legacy(settings, clock)
     deps = Dependencies(
         clock=clock,
         ids=ids,
         store=open_store(settings),
         payments=payments,
-        couriers=SimulatorCourierGateway(secret=settings.courier_webhook_secret, clock=clock),
-        bridge=FakeLegacyBridge(),
+        couriers=open_couriers(settings, clock),
+        bridge=bridge,
+        breaker=breaker,
+        embedded_legacy=embedded_legacy,
         queue=queue,
-        notifier=notifier or LoggingNotifier(),
+        notifier=notifier or open_notifier(settings, clock),
         renderer=FpdfInvoiceRenderer(),
         forwarder=forwarder,
     )

@@ -18,6 +18,7 @@ from adapters.notifications import LoggingNotifier, RecordingNotifier
 from entrypoints.bootstrap import MEMORY_URL, Dependencies, Platform, Settings, bootstrap
 from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue, seed_catalogue
 from platform_core.automation.service import TriggerFallback, trigger_fallback
+from platform_core.fulfillment.couriers import ReceiveCourierWebhook, receive_courier_webhook
 from platform_core.fulfillment.model import (
     AddressSnapshot,
     Allocation,
@@ -28,10 +29,8 @@ from platform_core.fulfillment.model import (
 from platform_core.fulfillment.service import (
     CreateShipment,
     MarkShipmentReady,
-    RecordTrackingEvents,
     create_shipment,
     mark_shipment_ready,
-    record_tracking_events,
 )
 from platform_core.legacy.model import CompanyRecord
 from platform_core.lifecycle.service import order_timeline
@@ -82,8 +81,9 @@ class Demo:
             ids=ids or SequentialIdGenerator(),
             notifier=notifications,
         )
+        await platform.prepare()
         seeded = await seed_catalogue(platform.deps)
-        platform.deps.bridge.put(
+        platform.deps.legacy_fake.put(
             CompanyRecord(COMPANY_MIRROR_ID, "Northwind Sensors Ltd", "active")
         )
         return cls(platform, clock, seeded, out, notifications)
@@ -158,13 +158,13 @@ class Demo:
 
     async def deliver(self, shipment: Shipment) -> None:
         assert shipment.tracking_number is not None
-        couriers = self.deps.couriers
-        scans = couriers.script(shipment.tracking_number, DELIVERY_SCANS, every=timedelta(hours=8))
+        simulator = self.deps.courier_simulator
+        scans = simulator.script(shipment.tracking_number, DELIVERY_SCANS, every=timedelta(hours=8))
         self.clock.advance(timedelta(days=1))
-        headers, body = couriers.signed_webhook(scans)
-        events = couriers.parse_webhook(COURIER, headers, body)
-        await record_tracking_events(self.deps, RecordTrackingEvents(COURIER, tuple(events)))
-        self.say(f"courier reported {len(events)} scans for {shipment.tracking_number}")
+        headers, body = simulator.signed_webhook(scans)
+        # The path a courier's webhook takes: authenticated, stored, processed on the queue.
+        await receive_courier_webhook(self.deps, ReceiveCourierWebhook(COURIER, headers, body))
+        self.say(f"courier reported {len(scans)} scans for {shipment.tracking_number}")
         await self.platform.settle()
 
     async def print_timeline(self, order: Order) -> None:
@@ -213,11 +213,13 @@ async def automation_fallback(demo: Demo) -> Order:
     order = await demo.draft([("GW-100", 1)])
     await demo.pay(order)
     shipment = await demo.ship(order)
-    demo.deps.bridge.fail_next(3, message="legacy API returned 503")
+    # Down for every attempt (the bridge's own retries included), back after the fallback.
+    demo.deps.legacy_fake.fail_next(100, message="legacy API returned 503")
     await demo.deliver(shipment)
     for _ in range(2):  # the scenario's retry delay, twice
         demo.clock.advance(timedelta(minutes=10))
         await demo.platform.settle()
+    demo.deps.legacy_fake.clear_faults()
     async with demo.deps.uow() as uow:
         (step,) = await uow.automation_steps.for_shipment(shipment.id)
     demo.say(f"step {step.id} is {step.status} after {step.attempts} attempts")

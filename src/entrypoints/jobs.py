@@ -27,7 +27,16 @@ from platform_core.automation.service import (
     run_automation_step,
 )
 from platform_core.billing.service import MarkOverdueInvoices, mark_overdue_invoices
-from platform_core.fulfillment.service import PollTracking, poll_tracking
+from platform_core.fulfillment.couriers import (
+    POLL_COURIER_JOB,
+    PROCESS_WEBHOOK_JOB,
+    PollCourier,
+    ProcessCourierWebhook,
+    plan_tracking_polls,
+    poll_courier,
+    process_courier_webhook,
+    tracking_numbers_of,
+)
 from platform_core.jobs.model import JobStatus, QueueName
 from platform_core.jobs.ports import JobsDeps
 from platform_core.jobs.service import (
@@ -54,8 +63,6 @@ from platform_core.pricing.service import (
     sync_prices,
 )
 from platform_core.shared.errors import (
-    DomainError,
-    ExternalServiceError,
     IllegalTransition,
     NotFoundError,
 )
@@ -107,38 +114,44 @@ def _automation_step(payload: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 async def _refresh_tracking(platform: Platform, _: Mapping[str, Any]) -> TaskResult:
-    """Poll every courier that has shipments in flight. A courier that fails for now does not
-    keep the others from being polled; the run fails afterwards so the queue retries it."""
-    async with platform.deps.uow() as uow:
-        couriers = await uow.shipments.in_flight_couriers()
-    recorded = duplicates = 0
-    unmatched: list[JsonValue] = []
-    transient: list[str] = []
-    for done, courier in enumerate(couriers, start=1):
-        try:
-            report = await poll_tracking(platform.deps, PollTracking(courier))
-        except ExternalServiceError as error:
-            if not error.retryable:
-                raise
-            transient.append(f"{courier}: {error.message}")
-            continue
-        except DomainError as error:
-            # A courier this deployment has no gateway for cannot be polled, now or later.
-            log.warning("tracking refresh skips courier %s: %s", courier, error.message)
-            continue
-        finally:
-            await report_progress(done * 100 // len(couriers))
-        recorded += report.recorded
-        duplicates += report.duplicates
-        unmatched.extend(report.unmatched)
-    if transient:
-        raise ExternalServiceError("couriers failed: " + "; ".join(transient), retryable=True)
+    """Plan this minute's courier polls (each courier on its own cadence and backoff) and
+    re-enqueue courier webhooks whose processing job was lost."""
+    batches = await plan_tracking_polls(platform.deps)
+    return {"poll_jobs": [batch.key for batch in batches]}
+
+
+async def _poll_courier(platform: Platform, payload: Mapping[str, Any]) -> TaskResult:
+    command = PollCourier(str(payload["courier_code"]), tracking_numbers_of(payload))
+    report = await poll_courier(platform.deps, command)
     return {
-        "couriers": list(couriers),
-        "recorded": recorded,
-        "duplicates": duplicates,
-        "unmatched": unmatched,
+        "courier_code": command.courier_code,
+        "recorded": report.recorded,
+        "duplicates": report.duplicates,
+        "unmatched": list(report.unmatched),
     }
+
+
+def _courier(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    code = payload.get("courier_code")
+    return ("courier", code) if isinstance(code, str) else None
+
+
+async def _process_courier_webhook(platform: Platform, payload: Mapping[str, Any]) -> TaskResult:
+    webhook = await process_courier_webhook(
+        platform.deps, ProcessCourierWebhook(str(payload["webhook_id"]))
+    )
+    return {
+        "webhook_id": webhook.id,
+        "status": str(webhook.status),
+        "recorded": webhook.recorded,
+        "duplicates": webhook.duplicates,
+        "unmatched": list(webhook.unmatched),
+    }
+
+
+def _courier_webhook(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    webhook_id = payload.get("webhook_id")
+    return ("courier_webhook", webhook_id) if isinstance(webhook_id, str) else None
 
 
 async def _retry_automation_steps(platform: Platform, _: Mapping[str, Any]) -> TaskResult:
@@ -196,6 +209,13 @@ TASKS: Mapping[str, Task] = MappingProxyType(
         for task in (
             Task(RUN_STEP_JOB, AUTOMATION_QUEUE, _run_automation_step, _automation_step),
             Task(REFRESH_TRACKING, QueueName.SHIPMENTS, _refresh_tracking),
+            Task(POLL_COURIER_JOB, QueueName.SHIPMENTS, _poll_courier, _courier),
+            Task(
+                PROCESS_WEBHOOK_JOB,
+                QueueName.SHIPMENTS,
+                _process_courier_webhook,
+                _courier_webhook,
+            ),
             Task(RETRY_AUTOMATION_STEPS, QueueName.AUTOMATION, _retry_automation_steps),
             Task(DETECT_LEGACY_DRIFT, QueueName.RETARGET, _detect_legacy_drift),
             Task(MARK_OVERDUE_INVOICES, QueueName.ORDERS, _mark_overdue_invoices),
@@ -242,7 +262,8 @@ class CronEntry:
 # Every job here is idempotent, so a slot run twice (two workers racing) or late does no harm.
 CRON_SCHEDULE: tuple[CronEntry, ...] = (
     CronEntry(RETRY_AUTOMATION_STEPS, "* * * * *"),
-    CronEntry(REFRESH_TRACKING, "*/15 * * * *"),
+    # Every minute: each courier has its own cadence (and backoff) in the registry.
+    CronEntry(REFRESH_TRACKING, "* * * * *"),
     CronEntry(MARK_OVERDUE_INVOICES, "5 * * * *"),
     CronEntry(EXPIRE_PRICE_AGREEMENTS, "10 * * * *"),
     CronEntry(DETECT_LEGACY_DRIFT, "20 * * * *"),

@@ -146,13 +146,13 @@ async def deliver_by_courier(
     platform: Platform, client: Client, clock: FixedClock, tracking_number: str
 ) -> dict[str, Any]:
     """The simulated courier scans the parcel in transit and delivered, and says so by webhook."""
-    couriers = platform.deps.couriers
+    couriers = platform.deps.courier_simulator
     scans = couriers.script(
         tracking_number, [TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERED], start=clock.now()
     )
     clock.advance(timedelta(days=1))
     headers, body = couriers.signed_webhook(scans)
     response = await client.post(f"/v1/webhooks/couriers/{COURIER}", content=body, headers=headers)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
     await platform.settle()
     return dict(response.json())

@@ -56,7 +56,9 @@ async def stored_step(platform: Platform, step_id: str) -> AutomationStep:
 
 
 def know_the_company(platform: Platform) -> None:
-    platform.deps.bridge.put(CompanyRecord(COMPANY_MIRROR_ID, "Northwind Sensors Ltd", "active"))
+    platform.deps.legacy_fake.put(
+        CompanyRecord(COMPANY_MIRROR_ID, "Northwind Sensors Ltd", "active")
+    )
 
 
 async def test_ops_retry_a_failed_step_which_then_succeeds(

@@ -150,7 +150,7 @@ async def test_who_may_see_and_act_on_job_runs(
 
 async def test_legacy_mirrors_are_refreshed_id_by_id(client: Client, platform: Platform) -> None:
     """Each id gets its own outcome: the fetched mirror, or not_found; repeats are fetched once."""
-    platform.deps.bridge.put(
+    platform.deps.legacy_fake.put(
         CompanyRecord("legacy-cmp-1001", "Northwind Sensors Ltd", "active", {"tier": "gold"})
     )
     response = await client.post(
@@ -176,7 +176,7 @@ async def test_assets_and_devices_are_refreshed_with_their_links(
 ) -> None:
     """Asset and device mirrors carry their company and asset links; max_age_seconds keeps a
     fresh mirror without asking the legacy system again."""
-    bridge = platform.deps.bridge
+    bridge = platform.deps.legacy_fake
     bridge.put(
         AssetRecord("asset-7", "legacy-cmp-1001", "Greenhouse 7", "active", "GH-7"),
         DeviceRecord("dev-1", "SN-1", "active", "legacy-cmp-1001", "asset-7"),

@@ -9,7 +9,8 @@ from adapters.clock import FixedClock
 from adapters.payments.fake import sign_stripe_payload
 from entrypoints.bootstrap import DEFAULT_WEBHOOK_SECRET, Platform
 from entrypoints.seed import SeededCatalogue
-from platform_core.fulfillment.model import TrackingStatus
+from platform_core.fulfillment.couriers import get_courier_webhook
+from platform_core.fulfillment.model import TrackingStatus, WebhookStatus
 from platform_core.orders.model import Order
 from platform_core.orders.service import (
     CreateDraftOrder,
@@ -148,7 +149,7 @@ async def test_courier_scans_move_the_shipment_and_repeat_harmlessly(
     fulfillment = await fulfillment_of(platform, await paid_order(platform, seeded))
     shipment = await draft_shipment(client, fulfillment, "SIM000000101")
     await client.post(f"/v1/shipments/{shipment['id']}/status", json={"status": "ready"})
-    couriers = platform.deps.couriers
+    couriers = platform.deps.courier_simulator
     scans = couriers.script(
         "SIM000000101", [TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERED], start=clock.now()
     )
@@ -157,18 +158,24 @@ async def test_courier_scans_move_the_shipment_and_repeat_harmlessly(
     headers, body = couriers.signed_webhook([*scans, *stray])
     url = f"/v1/webhooks/couriers/{COURIER}"
     first = await anonymous.post(url, content=body, headers=headers)
-    assert first.status_code == 200, first.text
-    assert first.json() == {
-        "status": "accepted",
-        "recorded": 2,
-        "duplicates": 0,
-        "unmatched": ["SIM999999999"],
-    }
+    assert first.status_code == 202, first.text
+    assert first.json()["status"] == "accepted"
+    await platform.settle()
+    stored = await get_courier_webhook(platform.deps, first.json()["webhook_id"])
+    assert (stored.status, stored.recorded, stored.duplicates, stored.unmatched) == (
+        WebhookStatus.PROCESSED,
+        2,
+        0,
+        ("SIM999999999",),
+    )
+    assert stored.body == body.decode()
     shown = (await client.get(f"/v1/shipments/{shipment['id']}")).json()
     assert shown["status"] == "delivered"
     again = await anonymous.post(url, content=body, headers=headers)
-    assert again.json()["recorded"] == 0
-    assert again.json()["duplicates"] == 2
+    assert again.status_code == 202
+    await platform.settle()
+    repeat = await get_courier_webhook(platform.deps, again.json()["webhook_id"])
+    assert (repeat.recorded, repeat.duplicates) == (0, 2)
     events = (await client.get(f"/v1/shipments/{shipment['id']}/events")).json()["items"]
     assert len(events) == 2
 
@@ -185,10 +192,10 @@ async def test_a_wrong_courier_signature_is_401_and_stores_nothing(
     fulfillment = await fulfillment_of(platform, await paid_order(platform, seeded))
     shipment = await draft_shipment(client, fulfillment, "SIM000000202")
     await client.post(f"/v1/shipments/{shipment['id']}/status", json={"status": "ready"})
-    scans = platform.deps.couriers.script(
+    scans = platform.deps.courier_simulator.script(
         "SIM000000202", [TrackingStatus.IN_TRANSIT], start=clock.now()
     )
-    headers, body = platform.deps.couriers.signed_webhook(scans)
+    headers, body = platform.deps.courier_simulator.signed_webhook(scans)
     url = f"/v1/webhooks/couriers/{COURIER}"
     forged = {**headers, "X-Simulator-Signature": "sha256=" + "0" * 64}
     assert_error(await anonymous.post(url, content=body, headers=forged), 401, "AUTHN")
@@ -199,17 +206,24 @@ async def test_a_wrong_courier_signature_is_401_and_stores_nothing(
     assert (await client.get(f"/v1/shipments/{shipment['id']}")).json()["status"] == "ready"
 
 
-async def test_an_unknown_courier_or_unreadable_payload_is_400(
+async def test_an_unknown_courier_is_404_and_an_unreadable_payload_400(
     anonymous: Client, platform: Platform
 ) -> None:
-    """A courier the platform does not serve, or a signed body it cannot read, is 400."""
-    couriers = platform.deps.couriers
+    """A courier the registry does not hold is 404; a signed body it cannot read, or one that
+    is not JSON, is 400; neither is stored."""
+    couriers = platform.deps.courier_simulator
     headers, body = couriers.signed_webhook([])
     unknown = await anonymous.post(
         "/v1/webhooks/couriers/pony_express", content=body, headers=headers
     )
-    error = assert_error(unknown, 400, "VALIDATION")
-    assert error["details"]["field"] == "courier_code"
+    assert_error(unknown, 404, "NOT_FOUND")
+    not_json = b"<events/>"
+    response = await anonymous.post(
+        f"/v1/webhooks/couriers/{COURIER}",
+        content=not_json,
+        headers={"X-Simulator-Signature": couriers.sign(not_json)},
+    )
+    assert_error(response, 400, "VALIDATION")
     garbage = b'{"events": [{"tracking_number": "SIM1"}]}'
     response = await anonymous.post(
         f"/v1/webhooks/couriers/{COURIER}",

@@ -125,7 +125,7 @@ async def test_an_automation_failure_is_settled_by_the_fallback(stack: Stack) ->
     await stack.order_in(order["id"], "paid")
     fulfillment = await stack.fulfillment_of(order["id"])
     shipment = await stack.ship(fulfillment, quantities(order, **{"GW-100": 1}))
-    stack.platform.deps.bridge.fail_next(10, message="legacy API returned 503")
+    stack.platform.deps.legacy_fake.fail_next(10, message="legacy API returned 503")
     await stack.deliver(shipment)
 
     async def failed_step() -> dict[str, Any] | None:

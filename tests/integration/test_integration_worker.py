@@ -58,7 +58,7 @@ from entrypoints.worker import WorkerOptions, serve_worker
 
 async def main() -> None:
     platform = bootstrap(Settings.from_env())
-    platform.deps.bridge.stall_next()
+    platform.deps.legacy_fake.stall_next()
     await serve_worker(platform, asyncio.Event(), WorkerOptions(cron=False))
 
 asyncio.run(main())
@@ -312,9 +312,9 @@ async def test_a_job_of_a_killed_worker_is_recovered_and_its_effect_happens_once
             await wait_until(succeeded, "the recovered step's success")
         done = await step(api, created.id)
         assert done.attempts == 1  # the same attempt, resumed: not a second one
-        provisions = rescuer.deps.bridge.calls_to("provision_device")
+        provisions = rescuer.deps.legacy_fake.calls_to("provision_device")
         assert len(provisions) == 1
-        assert list(rescuer.deps.bridge.applied) == [done.legacy_request_key]
+        assert list(rescuer.deps.legacy_fake.applied) == [done.legacy_request_key]
         async with api.deps.uow() as uow:
             events = await uow.events.for_aggregate("automation_step", created.id)
         assert [e.event.type for e in events].count("automation.step_succeeded") == 1

@@ -1,5 +1,6 @@
-"""Notifiers: to the log, to memory (tests, demo), and out to a webhook (later issues)."""
+"""Notifiers: to the log, to memory (tests, demo), and out to a signed webhook."""
 
 from adapters.notifications.notifiers import LoggingNotifier, RecordingNotifier
+from adapters.notifications.webhook import FanoutNotifier, WebhookNotifier
 
-__all__ = ["LoggingNotifier", "RecordingNotifier"]
+__all__ = ["FanoutNotifier", "LoggingNotifier", "RecordingNotifier", "WebhookNotifier"]

@@ -7,6 +7,7 @@ rate limit, authentication, idempotency, then the route.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Litestar, Request
@@ -37,7 +38,9 @@ from entrypoints.api.security import (
 )
 from entrypoints.bootstrap import Platform
 from platform_core.access.service import ensure_bootstrap_key, hash_token
+from platform_core.shared.errors import ServiceUnavailable
 
+log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 RATE_LIMIT_STORE = "rate_limit"
 EXEMPT_FROM_RATE_LIMIT = ["^/health", "^/metrics", "^/schema"]
@@ -98,6 +101,12 @@ def create_app(platform: Platform, settings: ApiSettings | None = None) -> Lites
     )
 
     async def on_startup(app: Litestar) -> None:
+        try:
+            await platform.prepare()
+        except ServiceUnavailable as error:
+            # Serve anyway: readiness answers 503 until the database is back, and the next
+            # start (or a worker's) registers the default couriers.
+            log.warning("courier registry not prepared: %s", error.message)
         if settings.bootstrap_api_key:
             await ensure_bootstrap_key(platform.deps, settings.bootstrap_api_key)
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
+from adapters.legacy.http.metrics import BridgeStatsCollector
 from entrypoints.bootstrap import Platform
+from platform_core.legacy.model import MirrorKind, SyncReport
+from platform_core.legacy.service import latest_sync_reports
 from platform_core.lifecycle.service import operations_metrics, orders_metrics
 
 PREFIX = "platform"
@@ -31,6 +34,15 @@ AUTOMATION_FAILED = Gauge(
     f"{PREFIX}_automation_steps_failed", "Automation steps failed past their attempts"
 )
 MANUAL_TASKS_OPEN = Gauge(f"{PREFIX}_manual_tasks_open", "Manual fallback tasks waiting for Ops")
+LEGACY_DRIFT = Gauge(
+    f"{PREFIX}_legacy_drift_findings",
+    "Findings of the latest drift report of each legacy entity kind (absent: never checked)",
+    ["kind", "finding"],
+)
+# The bridge's counters and breaker state live in the breaker's store (Redis when shared), so
+# every scrape reads them from there: legacy_bridge_calls_total, legacy_bridge_breaker_state.
+LEGACY_BRIDGE = BridgeStatsCollector()
+REGISTRY.register(LEGACY_BRIDGE)
 
 
 async def refresh(platform: Platform) -> None:
@@ -50,8 +62,18 @@ async def refresh(platform: Platform) -> None:
     OUTBOX_LAG.set(0 if oldest is None else max(0.0, (operations.at - oldest).total_seconds()))
     AUTOMATION_FAILED.set(operations.automation_steps_failed)
     MANUAL_TASKS_OPEN.set(operations.manual_tasks_open)
+    _set_drift(await latest_sync_reports(deps))
+    LEGACY_BRIDGE.update(await deps.breaker.snapshot())
     for queue, depth in (await platform.queue_depth()).items():
         QUEUE_DEPTH.labels(queue=queue).set(depth)
+
+
+def _set_drift(latest: dict[MirrorKind, SyncReport]) -> None:
+    # Cleared first: a kind that has no report yet shows no series rather than a stale one.
+    LEGACY_DRIFT.clear()
+    for kind, report in latest.items():
+        for finding, count in report.counts.items():
+            LEGACY_DRIFT.labels(kind=str(kind), finding=finding).set(count)
 
 
 async def render_metrics(platform: Platform) -> tuple[bytes, str]:

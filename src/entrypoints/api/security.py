@@ -43,6 +43,10 @@ FAMILIES: Mapping[str, Access] = {
     "invoices": Access(ALL, frozenset({_A, _S}), scoped=True),
     "fulfillment": Access(ALL, frozenset({_A, _O}), scoped=True),
     "automation": Access(ALL, frozenset({_A, _O}), scoped=False),
+    # Devices and assets are written by automation results, never through these routes.
+    "devices": Access(ALL, frozenset({_A}), scoped=True),
+    # Writes carry carrier credentials: admins only.
+    "couriers": Access(ALL, frozenset({_A}), scoped=False),
     "operations": Access(frozenset({_A, _S, _O}), frozenset({_A, _O}), scoped=False),
     "access": Access(frozenset({_A}), frozenset({_A}), scoped=False),
 }

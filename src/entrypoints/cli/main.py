@@ -157,6 +157,7 @@ async def _seed() -> int:
 
     platform = bootstrap(Settings.from_env())
     try:
+        await platform.prepare()
         seeded = await seed_catalogue(platform.deps)
     finally:
         await platform.close()

@@ -35,6 +35,7 @@ async def serve(host: str, port: int, seed: bool | None) -> int:
     platform = bootstrap(settings)
     try:
         embedded = settings.queue_url == "inline://"
+        await platform.prepare()
         if seed if seed is not None else embedded:
             await seed_catalogue(platform.deps)
         admin_key = await _admin_key(platform, settings, api_settings)

@@ -69,6 +69,7 @@ async def serve_worker(
         shutdown_grace_seconds=options.shutdown_grace_seconds,
     )
     scheduler = CronScheduler()
+    await platform.prepare()
     log.info(
         "worker: %s queue %s, queues %s, cron %s, outbox relay %s",
         queue.backend,

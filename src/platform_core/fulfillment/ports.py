@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 import attrs
 
 from platform_core.fulfillment.model import (
+    Courier,
+    CourierWebhook,
     FulfillmentOrder,
     FulfillmentStatus,
     Shipment,
@@ -15,7 +18,7 @@ from platform_core.fulfillment.model import (
     TrackingEvent,
 )
 from platform_core.orders.ports import OrderRepository
-from platform_core.ports.core import Repository, ServiceDeps, UnitOfWork
+from platform_core.ports.core import JobQueue, Repository, ServiceDeps, UnitOfWork
 
 
 @attrs.frozen
@@ -48,9 +51,12 @@ class ShipmentRepository(Repository[Shipment], Protocol):
         self, courier_code: str, tracking_number: str
     ) -> Shipment | None: ...
 
-    async def in_flight(self, courier_code: str) -> list[Shipment]:
+    async def in_flight(
+        self, courier_code: str, *, active_since: datetime | None = None
+    ) -> list[Shipment]:
         """Ready or in-transit shipments of the courier that have a tracking number: the
-        ones worth polling."""
+        ones worth polling; with `active_since`, only those with news (a scan, or being made
+        ready) since then, so long-silent parcels stop being polled. Oldest first."""
         ...
 
     async def in_flight_couriers(self) -> list[str]:
@@ -71,8 +77,28 @@ class TrackingEventRepository(Repository[ShipmentTrackingEvent], Protocol):
         ...
 
 
+class CourierRepository(Repository[Courier], Protocol):
+    """The courier registry; a code names at most one courier."""
+
+    async def by_code(self, code: str) -> Courier | None: ...
+
+    async def all(self) -> list[Courier]:
+        """Every courier, by code."""
+        ...
+
+
+class CourierWebhookRepository(Repository[CourierWebhook], Protocol):
+    """Raw courier webhook deliveries."""
+
+    async def unprocessed(self, received_before: datetime, limit: int) -> list[CourierWebhook]:
+        """Deliveries still `received` that arrived before the instant, oldest first: those
+        whose processing job seems lost."""
+        ...
+
+
 class FulfillmentUnitOfWork(UnitOfWork, Protocol):
-    """One transaction over fulfillment orders, shipments and their tracking events."""
+    """One transaction over fulfillment orders, shipments, their tracking events, and the
+    courier registry."""
 
     @property
     def fulfillment_orders(self) -> FulfillmentOrderRepository: ...
@@ -83,6 +109,12 @@ class FulfillmentUnitOfWork(UnitOfWork, Protocol):
     @property
     def tracking_events(self) -> TrackingEventRepository: ...
 
+    @property
+    def couriers(self) -> CourierRepository: ...
+
+    @property
+    def courier_webhooks(self) -> CourierWebhookRepository: ...
+
 
 class ManualFulfillmentUnitOfWork(FulfillmentUnitOfWork, Protocol):
     """A fulfillment transaction that can also read orders: a fulfillment order made by hand
@@ -92,22 +124,34 @@ class ManualFulfillmentUnitOfWork(FulfillmentUnitOfWork, Protocol):
     def orders(self) -> OrderRepository: ...
 
 
-class CourierGateway(Protocol):
-    """Talks to couriers: turns their webhooks and tracking APIs into normalised events.
+@attrs.frozen
+class CourierPoll:
+    """What one poll of a courier gave: the events it returned and the tracking numbers it
+    did not know."""
 
-    `parse_webhook` raises AuthenticationError on a bad signature and ValidationError on a
-    payload it cannot read; an unknown courier code is a ValidationError everywhere.
+    events: tuple[TrackingEvent, ...] = ()
+    not_found: tuple[str, ...] = ()
+
+
+class CourierGateway(Protocol):
+    """Talks to couriers through the integration each registry entry names (`adapter`).
+
+    `verify_webhook` raises AuthenticationError unless the request proves it comes from the
+    courier (checked in constant time); `parse_webhook` raises ValidationError for a body it
+    cannot read; `poll` raises ExternalServiceError (`retryable` as the failure allows) and
+    RateLimited-like errors carry `retry_after` in their details; `check_tracking_number`
+    raises ValidationError for a number the courier cannot have issued.
     """
 
-    def parse_webhook(
-        self, courier_code: str, headers: Mapping[str, str], body: bytes
-    ) -> list[TrackingEvent]: ...
+    def supports(self, adapter: str) -> bool: ...
 
-    async def poll(
-        self, courier_code: str, tracking_numbers: Sequence[str]
-    ) -> list[TrackingEvent]: ...
+    def verify_webhook(self, courier: Courier, headers: Mapping[str, str], body: bytes) -> None: ...
 
-    def tracking_url(self, courier_code: str, tracking_number: str) -> str: ...
+    def parse_webhook(self, courier: Courier, body: bytes) -> list[TrackingEvent]: ...
+
+    async def poll(self, courier: Courier, tracking_numbers: Sequence[str]) -> CourierPoll: ...
+
+    def check_tracking_number(self, courier: Courier, tracking_number: str) -> None: ...
 
 
 class FulfillmentDeps(ServiceDeps, Protocol):
@@ -117,6 +161,14 @@ class FulfillmentDeps(ServiceDeps, Protocol):
 
     @property
     def couriers(self) -> CourierGateway: ...
+
+
+class CourierIngestDeps(FulfillmentDeps, Protocol):
+    """What taking in courier webhooks and polls needs: the fulfillment deps and the queue
+    that processes them."""
+
+    @property
+    def queue(self) -> JobQueue: ...
 
 
 class ManualFulfillmentDeps(FulfillmentDeps, Protocol):

@@ -13,6 +13,7 @@ from platform_core.fulfillment.model import (
     DEPARTED_SHIPMENT_STATUSES,
     AddressSnapshot,
     Allocation,
+    Courier,
     FulfillmentItem,
     FulfillmentOrder,
     FulfillmentOrigin,
@@ -35,6 +36,8 @@ from platform_core.shared.scenarios import AutomationScenario
 
 T = TypeVar("T")
 MAX_LIST_LIMIT = 500
+# Tries of one shipment's tracking transaction when concurrent deliveries race.
+RECORD_ATTEMPTS = 3
 
 # -- commands -----------------------------------------------------------------------------
 
@@ -74,6 +77,8 @@ class CreateShipment:
     courier_code: str | None = None
     tracking_number: str | None = None
     correlation_id: str | None = None
+    # Ops' override for a number in a format the courier's rules do not know (yet).
+    accept_unrecognised_tracking_number: bool = False
 
 
 @attrs.frozen
@@ -85,6 +90,7 @@ class UpdateShipment:
     courier_code: str | None = None
     tracking_number: str | None = None
     correlation_id: str | None = None
+    accept_unrecognised_tracking_number: bool = False
 
 
 @attrs.frozen
@@ -121,7 +127,10 @@ class RecordTrackingEvents:
 
 @attrs.frozen
 class PollTracking:
+    """Ask the courier about `tracking_numbers` (None: every in-flight shipment of it)."""
+
     courier_code: str
+    tracking_numbers: tuple[str, ...] | None = None
     correlation_id: str | None = None
 
 
@@ -383,10 +392,17 @@ async def create_shipment(deps: FulfillmentDeps, command: CreateShipment) -> Shi
     units allocated to non-cancelled shipments never exceed those ordered, also under
     concurrent requests (the order and the shipment are written in one transaction, guarded
     by the order's version); the order must still be open; a tracking number needs its
-    courier, and its tracking url comes from the courier gateway.
+    courier, which must be in the registry; the number must fit the courier's formats unless
+    `accept_unrecognised_tracking_number`; the tracking url comes from the courier's template.
     """
-    tracking_url = _tracking_url(deps, command.courier_code, command.tracking_number)
     async with deps.uow() as uow:
+        tracking_url = await _tracking_url(
+            deps,
+            uow,
+            command.courier_code,
+            command.tracking_number,
+            command.accept_unrecognised_tracking_number,
+        )
         fulfillment = await uow.fulfillment_orders.get(command.fulfillment_order_id)
         fulfillment, shipment, events = fulfillment.draft_shipment(
             shipment_id=deps.ids.new_id("shp"),
@@ -416,11 +432,23 @@ async def update_shipment(deps: FulfillmentDeps, command: UpdateShipment) -> Shi
         shipment = await uow.shipments.get(command.shipment_id)
         courier_code = _given_or(command.courier_code, shipment.courier_code)
         tracking_number = _given_or(command.tracking_number, shipment.tracking_number)
+        unchanged = (courier_code, tracking_number) == (
+            shipment.courier_code,
+            shipment.tracking_number,
+        )
+        # A number already attached was checked (or overridden) then: keep accepting it.
+        tracking_url = await _tracking_url(
+            deps,
+            uow,
+            courier_code,
+            tracking_number,
+            command.accept_unrecognised_tracking_number or unchanged,
+        )
         shipment, events = shipment.update_details(
             destination=_given_or(command.destination, shipment.destination),
             courier_code=courier_code,
             tracking_number=tracking_number,
-            tracking_url=_tracking_url(deps, courier_code, tracking_number),
+            tracking_url=tracking_url,
             at=deps.clock.now(),
         )
         if not events:
@@ -524,25 +552,59 @@ async def record_tracking_events(
         by_number.setdefault(event.tracking_number, []).append(event)
     report = TrackingReport()
     for tracking_number, events in by_number.items():
-        report += await _record_for_shipment(deps, command, tracking_number, events)
+        report += await _record_despite_races(deps, command, tracking_number, events)
     return report
 
 
+async def _record_despite_races(
+    deps: FulfillmentDeps,
+    command: RecordTrackingEvents,
+    tracking_number: str,
+    events: Sequence[TrackingEvent],
+) -> TrackingReport:
+    """Two deliveries of the same scans (a duplicate webhook, a poll) racing each other: the
+    loser's insert or update conflicts. Reading again then finds the winner's scans, which
+    are duplicates, so the loser finishes at once instead of waiting for a job retry."""
+    for _ in range(RECORD_ATTEMPTS - 1):
+        try:
+            return await _record_for_shipment(deps, command, tracking_number, events)
+        except ConflictError:
+            continue
+    return await _record_for_shipment(deps, command, tracking_number, events)
+
+
 async def poll_tracking(deps: FulfillmentDeps, command: PollTracking) -> TrackingReport:
-    """Ask the courier about its in-flight shipments (ready or in transit, with a tracking
-    number) and record what it says, as `record_tracking_events` does.
+    """Ask the courier about tracking numbers (by default its in-flight shipments: ready or
+    in transit, with a tracking number) and record what it says, as `record_tracking_events`
+    does. Numbers the courier does not know are reported as unmatched.
 
     The courier is asked outside any transaction, so a slow courier holds no lock.
     """
     async with deps.uow() as uow:
-        shipments = await uow.shipments.in_flight(check_courier_code(command.courier_code))
-    numbers = [shipment.tracking_number for shipment in shipments if shipment.tracking_number]
+        courier = await registered_courier(uow, command.courier_code)
+        numbers = command.tracking_numbers
+        if numbers is None:
+            shipments = await uow.shipments.in_flight(courier.code)
+            numbers = tuple(s.tracking_number for s in shipments if s.tracking_number)
     if not numbers:
         return TrackingReport()
-    events = await deps.couriers.poll(command.courier_code, numbers)
-    return await record_tracking_events(
-        deps, RecordTrackingEvents(command.courier_code, tuple(events), command.correlation_id)
+    polled = await deps.couriers.poll(courier, numbers)
+    report = await record_tracking_events(
+        deps, RecordTrackingEvents(courier.code, polled.events, command.correlation_id)
     )
+    return report + TrackingReport(unmatched=polled.not_found)
+
+
+async def registered_courier(uow: FulfillmentUnitOfWork, courier_code: str) -> Courier:
+    """The registry's courier for the code; an unknown code is a ValidationError (the
+    caller named it as a value, not as a resource to find)."""
+    courier = await uow.couriers.by_code(check_courier_code(courier_code))
+    if courier is None:
+        raise ValidationError(
+            f"unknown courier {courier_code!r}: register it first",
+            {"field": "courier_code", "value": courier_code},
+        )
+    return courier
 
 
 async def _record_for_shipment(
@@ -599,14 +661,22 @@ async def _note_departure(
     return events
 
 
-def _tracking_url(
-    deps: FulfillmentDeps, courier_code: str | None, tracking_number: str | None
+async def _tracking_url(
+    deps: FulfillmentDeps,
+    uow: FulfillmentUnitOfWork,
+    courier_code: str | None,
+    tracking_number: str | None,
+    accept_unrecognised: bool,
 ) -> str | None:
-    if courier_code is None or tracking_number is None:
+    if courier_code is None:
         return None
-    return deps.couriers.tracking_url(
-        check_courier_code(courier_code), check_tracking_number(tracking_number)
-    )
+    courier = await registered_courier(uow, courier_code)
+    if tracking_number is None:
+        return None
+    check_tracking_number(tracking_number)
+    if not accept_unrecognised:
+        deps.couriers.check_tracking_number(courier, tracking_number)
+    return courier.tracking_url(tracking_number)
 
 
 def _given_or(given: T | None, current: T) -> T:

@@ -12,6 +12,12 @@ from typing import Any, Protocol
 
 import attrs
 
+from platform_core.legacy.assignments import (
+    Asset,
+    Device,
+    DeviceAssignment,
+    DeviceStatus,
+)
 from platform_core.legacy.model import (
     AssetMirror,
     AssetRecord,
@@ -237,8 +243,69 @@ class SyncReportRepository(Repository[SyncReport], Protocol):
     async def recent(self, kind: MirrorKind | None = None, limit: int = 20) -> list[SyncReport]: ...
 
 
-class LegacyUnitOfWork(UnitOfWork, Protocol):
-    """A transaction over the legacy context's mirrors and reports."""
+class DeviceRepository(Repository[Device], Protocol):
+    """Devices. The legacy id is unique, and so is the serial number when known: `add` (and
+    an `update` taking another device's) raises ConflictError."""
+
+    async def by_legacy_id(self, legacy_id: str) -> Device | None: ...
+
+    async def by_serial(self, serial_number: str) -> Device | None: ...
+
+    async def listing(
+        self,
+        *,
+        company_id: str | None = None,
+        status: DeviceStatus | None = None,
+        include_past: bool = False,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Device]:
+        """Devices oldest registered first; with `company_id`, those the company holds now
+        (or, with `include_past`, ever held)."""
+        ...
+
+
+class AssetRepository(Repository[Asset], Protocol):
+    """Assets; the legacy id is unique (`add` raises ConflictError for a second one)."""
+
+    async def by_legacy_id(self, legacy_id: str) -> Asset | None: ...
+
+    async def for_company(self, company_id: str) -> list[Asset]:
+        """The company's assets by name, then id."""
+        ...
+
+
+class DeviceAssignmentRepository(Repository[DeviceAssignment], Protocol):
+    """History windows. At most one current window per (device, kind): adding a second one,
+    or reopening a closed one beside a current one, raises ConflictError."""
+
+    async def for_device(self, device_id: str) -> list[DeviceAssignment]:
+        """Every window of the device, oldest first."""
+        ...
+
+
+class InventoryUnitOfWork(UnitOfWork, Protocol):
+    """A transaction over devices, assets and their assignment windows."""
+
+    @property
+    def devices(self) -> DeviceRepository: ...
+
+    @property
+    def assets(self) -> AssetRepository: ...
+
+    @property
+    def device_assignments(self) -> DeviceAssignmentRepository: ...
+
+
+class InventoryDeps(ServiceDeps, Protocol):
+    """What the device and asset use cases need: a unit of work (no bridge: they record what
+    the legacy system already did)."""
+
+    def uow(self) -> InventoryUnitOfWork: ...
+
+
+class LegacyUnitOfWork(InventoryUnitOfWork, Protocol):
+    """A transaction over the legacy context's mirrors and reports, devices and assets."""
 
     @property
     def company_mirrors(self) -> CompanyMirrorRepository: ...

@@ -7,12 +7,18 @@ from typing import Protocol
 from platform_core.automation.ports import AutomationDeps, AutomationUnitOfWork
 from platform_core.billing.ports import BillingDeps, BillingUnitOfWork
 from platform_core.fulfillment.ports import FulfillmentDeps, FulfillmentUnitOfWork
+from platform_core.legacy.ports import InventoryUnitOfWork
 from platform_core.lifecycle.metrics import OrdersMetricsReader
 from platform_core.orders.ports import OrdersDeps, OrdersUnitOfWork
 
 
 class LifecycleUnitOfWork(
-    OrdersUnitOfWork, BillingUnitOfWork, FulfillmentUnitOfWork, AutomationUnitOfWork, Protocol
+    OrdersUnitOfWork,
+    BillingUnitOfWork,
+    FulfillmentUnitOfWork,
+    AutomationUnitOfWork,
+    InventoryUnitOfWork,
+    Protocol,
 ):
     """A transaction that can read and write every context the lifecycle touches."""
 

@@ -13,9 +13,11 @@ from adapters.ids import SequentialIdGenerator
 from adapters.persistence.memory.fulfillment import FulfillmentTables
 from adapters.persistence.memory.store import InMemoryDatabase
 from adapters.persistence.memory.uow import InMemoryUnitOfWorkBase
+from platform_core.fulfillment.couriers import RegisterCourier
 from platform_core.fulfillment.model import (
     AddressSnapshot,
     Allocation,
+    Courier,
     FulfillmentItem,
     FulfillmentOrder,
     Shipment,
@@ -60,12 +62,21 @@ class FulfillmentDepsForTests:
 
 def make_deps() -> FulfillmentDepsForTests:
     clock = FixedClock(START)
+    simulator = SimulatorCourierGateway(secret=SECRET, clock=clock)
+    db = InMemoryDatabase()
+    register_directly(db, simulator.registration())
     return FulfillmentDepsForTests(
-        clock=clock,
-        ids=SequentialIdGenerator(),
-        db=InMemoryDatabase(),
-        couriers=SimulatorCourierGateway(secret=SECRET, clock=clock),
+        clock=clock, ids=SequentialIdGenerator(), db=db, couriers=simulator
     )
+
+
+def register_directly(db: InMemoryDatabase, registration: RegisterCourier) -> Courier:
+    """Put a courier in the registry without a use case (the deps are built synchronously)."""
+    fields = attrs.asdict(registration, recurse=False)
+    del fields["correlation_id"]
+    courier, _ = Courier.register(courier_id=f"cou-{registration.code}", at=START, **fields)
+    db.table("couriers")[courier.id] = courier
+    return courier
 
 
 def destination(name: str = "Northwind Sensors") -> AddressSnapshot:

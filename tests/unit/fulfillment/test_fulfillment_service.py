@@ -147,7 +147,7 @@ async def test_create_shipment_allocates_and_takes_the_tracking_url_from_the_cou
     stored = await _stored(deps, fulfillment.id)
     assert [item.quantity_allocated for item in stored.items] == [2, 2]
     assert stored.status is FulfillmentStatus.AWAITING_SHIPMENT
-    assert shipment.tracking_url == deps.couriers.tracking_url(COURIER, "SIM0001")
+    assert shipment.tracking_url == "https://tracking.simulator.invalid/track/SIM0001"
     assert _event_types(deps)[1:] == ["shipment.drafted", "fulfillment.status_changed"]
 
 
@@ -234,7 +234,7 @@ async def test_update_shipment_sets_tracking_and_its_url(deps: FulfillmentDepsFo
         deps, UpdateShipment(shipment.id, courier_code=COURIER, tracking_number="SIM42")
     )
     assert (updated.courier_code, updated.tracking_number) == (COURIER, "SIM42")
-    assert updated.tracking_url == deps.couriers.tracking_url(COURIER, "SIM42")
+    assert updated.tracking_url == "https://tracking.simulator.invalid/track/SIM42"
     assert updated.version == 2
     assert _event_types(deps)[-1] == "shipment.updated"
 

@@ -14,6 +14,7 @@ from fulfillment_examples import (
     scan,
 )
 
+from platform_core.fulfillment.couriers import get_courier
 from platform_core.fulfillment.model import (
     Allocation,
     FulfillmentStatus,
@@ -74,7 +75,9 @@ async def test_webhook_events_are_recorded_and_move_the_shipment(
     shipment = await _ready_shipment(deps)
     planned = deps.couriers.script("TRK0001", [S.PRE_TRANSIT, S.IN_TRANSIT, S.DELIVERED])
     headers, body = deps.couriers.signed_webhook(planned)
-    events = deps.couriers.parse_webhook(COURIER, headers, body)
+    courier = await get_courier(deps, COURIER)
+    deps.couriers.verify_webhook(courier, headers, body)
+    events = deps.couriers.parse_webhook(courier, body)
     report = await record_tracking_events(
         deps, RecordTrackingEvents(COURIER, tuple(events), correlation_id="hook-1")
     )

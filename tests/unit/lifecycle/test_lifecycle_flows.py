@@ -44,7 +44,7 @@ async def test_happy_path_completes_after_delivery_and_automation(demo: Demo) ->
         "sensor_vendor_first_time",
     ]  # the mounting kit has no scenario
     assert all(s.status is StepStatus.SUCCEEDED for s in steps)
-    assert len(demo.deps.bridge.applied) == 2
+    assert len(demo.deps.legacy_fake.applied) == 2
 
 
 async def test_split_shipment_completes_only_after_the_last_delivery(demo: Demo) -> None:
@@ -70,11 +70,13 @@ async def test_failed_automation_waits_for_the_fallback(demo: Demo) -> None:
     order = await demo.draft([("GW-100", 1)])
     await demo.pay(order)
     shipment = await demo.ship(order)
-    demo.deps.bridge.fail_next(3)
+    # Down for every attempt (the bridge's own retries included) until it is back.
+    demo.deps.legacy_fake.fail_next(100)
     await demo.deliver(shipment)
     for _ in range(2):
         demo.clock.advance(timedelta(minutes=10))
         await demo.platform.settle()
+    demo.deps.legacy_fake.clear_faults()
     async with demo.deps.uow() as uow:
         (step,) = await uow.automation_steps.for_shipment(shipment.id)
         tasks = await uow.manual_tasks.for_step(step.id)

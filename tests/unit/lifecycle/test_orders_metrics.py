@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from entrypoints.demo import COURIER, Demo
+from platform_core.fulfillment.couriers import ReceiveCourierWebhook, receive_courier_webhook
 from platform_core.fulfillment.model import TrackingStatus
-from platform_core.fulfillment.service import RecordTrackingEvents, record_tracking_events
 from platform_core.lifecycle.service import orders_metrics
 
 
@@ -33,15 +33,15 @@ async def test_counts_follow_the_lifecycle(demo: Demo) -> None:
     await demo.pay(returned)
     parcel = await demo.ship(returned)
     assert parcel.tracking_number is not None
-    scans = demo.deps.couriers.script(
+    scans = demo.deps.courier_simulator.script(
         parcel.tracking_number,
         [TrackingStatus.IN_TRANSIT, TrackingStatus.RETURNED],
         every=timedelta(hours=1),
     )
     demo.clock.advance(timedelta(hours=3))
-    headers, body = demo.deps.couriers.signed_webhook(scans)
-    events = demo.deps.couriers.parse_webhook(COURIER, headers, body)
-    await record_tracking_events(demo.deps, RecordTrackingEvents(COURIER, tuple(events)))
+    headers, body = demo.deps.courier_simulator.signed_webhook(scans)
+    await receive_courier_webhook(demo.deps, ReceiveCourierWebhook(COURIER, headers, body))
+    await demo.platform.settle()
 
     metrics = await orders_metrics(demo.deps)
 

@@ -33,7 +33,7 @@ from platform_core.shared.errors import ValidationError
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # The demo starts at 09:00; its first tracking-refresh slot is a quarter past.
-START_OF_DEMO_SLOT = datetime(2026, 11, 22, 9, 15, tzinfo=UTC)
+START_OF_DEMO_SLOT = datetime(2026, 11, 22, 9, 1, tzinfo=UTC)
 
 
 def embedded(clock: FixedClock) -> Platform:
@@ -92,7 +92,9 @@ async def test_the_inline_worker_polls_the_courier_on_schedule_and_completes_the
     await demo.pay(order)
     shipment = await demo.ship(order)
     assert shipment.tracking_number is not None
-    demo.deps.couriers.script(shipment.tracking_number, DELIVERY_SCANS, every=timedelta(hours=1))
+    demo.deps.courier_simulator.script(
+        shipment.tracking_number, DELIVERY_SCANS, every=timedelta(hours=1)
+    )
     worker = InlineWorker(demo.platform)
     await worker.tick()
     demo.clock.advance(timedelta(hours=len(DELIVERY_SCANS)))

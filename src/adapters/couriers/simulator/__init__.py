@@ -3,8 +3,15 @@
 from adapters.couriers.simulator.gateway import (
     RAW_CODES,
     SIGNATURE_HEADER,
+    SIMULATOR_ADAPTER,
     SIMULATOR_COURIER_CODE,
     SimulatorCourierGateway,
 )
 
-__all__ = ["RAW_CODES", "SIGNATURE_HEADER", "SIMULATOR_COURIER_CODE", "SimulatorCourierGateway"]
+__all__ = [
+    "RAW_CODES",
+    "SIGNATURE_HEADER",
+    "SIMULATOR_ADAPTER",
+    "SIMULATOR_COURIER_CODE",
+    "SimulatorCourierGateway",
+]

@@ -10,28 +10,33 @@ anyway, because tracking events are de-duplicated.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import quote
 
+import attrs
+
+from adapters.couriers.webhooks import hmac_signature, verify_webhook
+from platform_core.fulfillment.couriers import RegisterCourier
 from platform_core.fulfillment.model import (
+    Courier,
+    IngestionMode,
     TrackingEvent,
     TrackingStatus,
+    WebhookAuth,
     check_courier_code,
     check_tracking_number,
 )
+from platform_core.fulfillment.ports import CourierPoll
 from platform_core.ports.core import Clock
-from platform_core.shared.errors import AuthenticationError, ValidationError
+from platform_core.shared.errors import ValidationError
 from platform_core.shared.time import require_aware
 
 SIMULATOR_COURIER_CODE = "simulator"
+SIMULATOR_ADAPTER = "simulator"
 SIGNATURE_HEADER = "X-Simulator-Signature"
-_SIGNATURE_PREFIX = "sha256="
 
 # The simulator's own event codes. Like a real courier it has a vocabulary of its own,
 # which the gateway normalises; a code outside this table means `unknown`.
@@ -60,23 +65,39 @@ _SIMULATED_EXCEPTION = "Recipient not available (simulated)"
 
 
 class SimulatorCourierGateway:
-    """CourierGateway for one simulated courier (code ``simulator`` unless told otherwise)."""
+    """CourierGateway of the simulated courier (registered as ``simulator`` unless told
+    otherwise); `registration` is its registry entry, carrying the webhook secret."""
 
     def __init__(
         self,
         *,
-        secret: str | bytes,
+        secret: str,
         clock: Clock,
         courier_code: str = SIMULATOR_COURIER_CODE,
         base_url: str = "https://tracking.simulator.invalid",
     ) -> None:
         if not secret:
             raise ValueError("the webhook secret must not be empty")
-        self._secret = secret.encode() if isinstance(secret, str) else secret
+        self._secret = secret
         self._clock = clock
         self.courier_code = check_courier_code(courier_code)
         self._base_url = base_url.rstrip("/")
         self._scripts: dict[str, list[TrackingEvent]] = {}
+
+    def registration(self) -> RegisterCourier:
+        """The registry entry of this simulated courier: webhooks and polling, signed with
+        this gateway's secret."""
+        return RegisterCourier(
+            code=self.courier_code,
+            name="Courier simulator",
+            adapter=SIMULATOR_ADAPTER,
+            tracking_url_template=self._base_url + "/track/{tracking_number}",
+            ingestion_mode=IngestionMode.BOTH,
+            polling_interval_seconds=300,
+            webhook_auth=WebhookAuth.HMAC_SHA256,
+            webhook_header=SIGNATURE_HEADER,
+            metadata={"webhook_secret": self._secret},
+        )
 
     # -- scripting (tests, demo, CLI) ---------------------------------------------------------
     def script(
@@ -101,8 +122,7 @@ class SimulatorCourierGateway:
 
     def sign(self, body: bytes) -> str:
         """The ``X-Simulator-Signature`` header value for `body`."""
-        digest = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
-        return _SIGNATURE_PREFIX + digest
+        return hmac_signature(self._secret, body)
 
     def webhook_body(self, events: Sequence[TrackingEvent]) -> bytes:
         """A webhook body carrying `events` in the simulator's JSON format."""
@@ -125,51 +145,35 @@ class SimulatorCourierGateway:
         return {SIGNATURE_HEADER: self.sign(body), "Content-Type": "application/json"}, body
 
     # -- CourierGateway ---------------------------------------------------------------------
-    def parse_webhook(
-        self, courier_code: str, headers: Mapping[str, str], body: bytes
-    ) -> list[TrackingEvent]:
-        self._check_courier(courier_code)
-        self._verify(headers, body)
-        entries = _event_entries(body)
-        return [self._parse_entry(entry, f"events[{index}]") for index, entry in enumerate(entries)]
+    def supports(self, adapter: str) -> bool:
+        return adapter == SIMULATOR_ADAPTER
 
-    async def poll(self, courier_code: str, tracking_numbers: Sequence[str]) -> list[TrackingEvent]:
-        self._check_courier(courier_code)
-        now = self._clock.now()
+    def verify_webhook(self, courier: Courier, headers: Mapping[str, str], body: bytes) -> None:
+        verify_webhook(courier, headers, body)
+
+    def parse_webhook(self, courier: Courier, body: bytes) -> list[TrackingEvent]:
+        entries = _event_entries(body)
         return [
-            event
-            for number in dict.fromkeys(tracking_numbers)
+            self._parse_entry(courier.code, entry, f"events[{index}]")
+            for index, entry in enumerate(entries)
+        ]
+
+    async def poll(self, courier: Courier, tracking_numbers: Sequence[str]) -> CourierPoll:
+        now = self._clock.now()
+        numbers = list(dict.fromkeys(tracking_numbers))
+        events = [
+            attrs.evolve(event, courier_code=courier.code)
+            for number in numbers
             for event in self._scripts.get(number, [])
             if event.occurred_at <= now
         ]
+        unknown = tuple(number for number in numbers if number not in self._scripts)
+        return CourierPoll(tuple(events), unknown)
 
-    def tracking_url(self, courier_code: str, tracking_number: str) -> str:
-        self._check_courier(courier_code)
-        number = quote(check_tracking_number(tracking_number), safe="")
-        return f"{self._base_url}/track/{number}"
+    def check_tracking_number(self, courier: Courier, tracking_number: str) -> None:
+        check_tracking_number(tracking_number)  # the simulator prints any format
 
     # -- internals --------------------------------------------------------------------------
-    def _check_courier(self, courier_code: str) -> None:
-        if courier_code != self.courier_code:
-            raise ValidationError(
-                f"this gateway serves {self.courier_code}, not {courier_code!r}",
-                {"field": "courier_code", "value": repr(courier_code)},
-            )
-
-    def _verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        # HTTP header names are case-insensitive; frameworks differ in how they spell them.
-        by_name = {name.lower(): value for name, value in headers.items()}
-        signature = by_name.get(SIGNATURE_HEADER.lower())
-        if signature is None:
-            raise AuthenticationError(
-                f"missing {SIGNATURE_HEADER} header", {"header": SIGNATURE_HEADER}
-            )
-        expected = self.sign(body).encode()
-        if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
-            raise AuthenticationError(
-                "webhook signature does not match its body", {"header": SIGNATURE_HEADER}
-            )
-
     def _scan(
         self, tracking_number: str, status: TrackingStatus, at: datetime, location: str | None
     ) -> TrackingEvent:
@@ -185,7 +189,7 @@ class SimulatorCourierGateway:
             exception_reason=_SIMULATED_EXCEPTION if status is TrackingStatus.EXCEPTION else None,
         )
 
-    def _parse_entry(self, entry: object, path: str) -> TrackingEvent:
+    def _parse_entry(self, courier_code: str, entry: object, path: str) -> TrackingEvent:
         if not isinstance(entry, dict):
             raise ValidationError(f"{path} must be an object", {"field": path})
         code = _required_text(entry, "code", path)
@@ -196,7 +200,7 @@ class SimulatorCourierGateway:
         exception_reason = _optional_text(entry, "exception_reason", path)
         try:
             return TrackingEvent(
-                courier_code=self.courier_code,
+                courier_code=courier_code,
                 tracking_number=tracking_number,
                 status=RAW_CODES.get(code, TrackingStatus.UNKNOWN),
                 raw_code=code,

@@ -109,6 +109,10 @@ class FakeLegacyBridge:
         """Make the next `count` calls (reads or writes) raise ExternalServiceError."""
         self._faults.extend(_Fault(False, retryable, message) for _ in range(count))
 
+    def clear_faults(self) -> None:
+        """Forget the faults not yet used: the legacy system is back."""
+        self._faults.clear()
+
     def stall_next(self, count: int = 1) -> None:
         """Make the next `count` calls never answer; only the caller's timeout ends them."""
         self._faults.extend(_Fault(True, True, "stalled") for _ in range(count))

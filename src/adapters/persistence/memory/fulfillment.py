@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 from adapters.persistence.memory.store import InMemoryRepository, Transaction
 from platform_core.fulfillment.model import (
+    Courier,
+    CourierWebhook,
     FulfillmentOrder,
     Shipment,
     ShipmentStatus,
     ShipmentTrackingEvent,
+    WebhookStatus,
 )
 from platform_core.fulfillment.ports import FulfillmentFilter
 
@@ -73,12 +77,15 @@ class InMemoryShipmentRepository(InMemoryRepository[Shipment]):
         )
         return found[0] if found else None
 
-    async def in_flight(self, courier_code: str) -> list[Shipment]:
+    async def in_flight(
+        self, courier_code: str, *, active_since: datetime | None = None
+    ) -> list[Shipment]:
         rows = self._where(
             lambda shipment: (
                 shipment.courier_code == courier_code
                 and shipment.tracking_number is not None
                 and shipment.status in _IN_FLIGHT
+                and (active_since is None or last_news(shipment) >= active_since)
             )
         )
         return sorted(rows, key=lambda shipment: (shipment.created_at, shipment.id))
@@ -125,6 +132,48 @@ class InMemoryTrackingEventRepository(InMemoryRepository[ShipmentTrackingEvent])
         return sorted(rows, key=lambda row: (row.event.occurred_at, row.recorded_at, row.id))
 
 
+def last_news(shipment: Shipment) -> datetime:
+    """When the shipment last showed a sign of life: its latest scan, else when it left or
+    was made ready, else when it was drafted."""
+    return (
+        shipment.last_tracking_at
+        or shipment.in_transit_at
+        or shipment.ready_at
+        or shipment.created_at
+    )
+
+
+class InMemoryCourierRepository(InMemoryRepository[Courier]):
+    table = "couriers"
+    kind = "courier"
+
+    async def add(self, aggregate: Courier) -> Courier:
+        added = await super().add(aggregate)
+        self._tx.claim_unique("courier.code", aggregate.code, aggregate.id)
+        return added
+
+    async def by_code(self, code: str) -> Courier | None:
+        found = self._where(lambda courier: courier.code == code)
+        return found[0] if found else None
+
+    async def all(self) -> list[Courier]:
+        return sorted(self._where(lambda _: True), key=lambda courier: courier.code)
+
+
+class InMemoryCourierWebhookRepository(InMemoryRepository[CourierWebhook]):
+    table = "courier_webhooks"
+    kind = "courier_webhook"
+
+    async def unprocessed(self, received_before: datetime, limit: int) -> list[CourierWebhook]:
+        rows = self._where(
+            lambda hook: (
+                hook.status is WebhookStatus.RECEIVED and hook.received_at < received_before
+            )
+        )
+        rows.sort(key=lambda hook: (hook.received_at, hook.id))
+        return rows[:limit]
+
+
 class FulfillmentTables:
     """The fulfillment context's repositories, mixed into the in-memory unit of work."""
 
@@ -141,3 +190,11 @@ class FulfillmentTables:
     @property
     def tracking_events(self) -> InMemoryTrackingEventRepository:
         return InMemoryTrackingEventRepository(self._tx)
+
+    @property
+    def couriers(self) -> InMemoryCourierRepository:
+        return InMemoryCourierRepository(self._tx)
+
+    @property
+    def courier_webhooks(self) -> InMemoryCourierWebhookRepository:
+        return InMemoryCourierWebhookRepository(self._tx)

@@ -6,6 +6,7 @@ from adapters.persistence.memory.access import AccessTables
 from adapters.persistence.memory.automation import AutomationTables
 from adapters.persistence.memory.billing import BillingTables
 from adapters.persistence.memory.customers import CustomersTables
+from adapters.persistence.memory.devices import DevicesTables
 from adapters.persistence.memory.fulfillment import FulfillmentTables
 from adapters.persistence.memory.jobs import JobsTables
 from adapters.persistence.memory.legacy import LegacyTables
@@ -23,6 +24,7 @@ class InMemoryUnitOfWork(
     FulfillmentTables,
     AutomationTables,
     LegacyTables,
+    DevicesTables,
     JobsTables,
     MetricsTables,
     AccessTables,

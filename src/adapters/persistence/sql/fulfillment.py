@@ -7,9 +7,11 @@ exceeds its ordered quantity, whatever a concurrent writer does.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     select,
 )
 
@@ -28,12 +31,15 @@ from adapters.persistence.sql.repository import SqlRepository
 from adapters.persistence.sql.session import SqlSession
 from adapters.persistence.sql.types import Instant, Json
 from platform_core.fulfillment.model import (
+    Courier,
+    CourierWebhook,
     FulfillmentItem,
     FulfillmentOrder,
     Shipment,
     ShipmentItem,
     ShipmentStatus,
     ShipmentTrackingEvent,
+    WebhookStatus,
 )
 from platform_core.fulfillment.ports import FulfillmentFilter
 
@@ -139,6 +145,55 @@ shipment_tracking_events = Table(
     Index(None, "shipment_id", "occurred_at", "recorded_at"),
 )
 
+couriers = Table(
+    "couriers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("adapter", String(40), nullable=False),
+    Column("tracking_url_template", Text, nullable=False),
+    Column("ingestion_mode", String(20), nullable=False),
+    Column("polling_interval_seconds", Integer, nullable=False),
+    Column("poll_batch_size", Integer, nullable=False),
+    Column("requests_per_minute", Integer),
+    Column("stale_after_days", Integer, nullable=False),
+    Column("webhook_auth", String(20), nullable=False),
+    Column("webhook_header", String(64), nullable=False),
+    # Credentials and webhook secrets; the API shows only their names.
+    Column("metadata", Json, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("updated_at", Instant, nullable=False),
+    Column("next_poll_at", Instant),
+    Column("last_polled_at", Instant),
+    Column("poll_failures", Integer, nullable=False),
+    Column("last_poll_error", Text),
+    Column("version", Integer, nullable=False),
+)
+
+courier_webhooks = Table(
+    "courier_webhooks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("courier_code", String(40), nullable=False),
+    # The body exactly as received, so a delivery can be processed again after a fix.
+    Column("body", Text, nullable=False),
+    Column("content_type", String(200)),
+    Column("received_at", Instant, nullable=False),
+    Column("correlation_id", String(128)),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("processed_at", Instant),
+    Column("error", Text),
+    Column("recorded", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("unmatched", Json, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index(None, "status", "received_at"),
+    Index(None, "courier_code", "received_at"),
+)
+
 IN_FLIGHT = (ShipmentStatus.READY.value, ShipmentStatus.IN_TRANSIT.value)
 
 
@@ -209,13 +264,19 @@ class SqlShipmentRepository(SqlRepository[Shipment]):
             shipments.c.tracking_number == tracking_number,
         )
 
-    async def in_flight(self, courier_code: str) -> list[Shipment]:
-        return await self._where(
-            shipments.c.courier_code == courier_code,
-            shipments.c.tracking_number.is_not(None),
-            shipments.c.status.in_(IN_FLIGHT),
-            order_by=(shipments.c.created_at, shipments.c.id),
-        )
+    async def in_flight(
+        self, courier_code: str, *, active_since: datetime | None = None
+    ) -> list[Shipment]:
+        c = shipments.c
+        conditions = [
+            c.courier_code == courier_code,
+            c.tracking_number.is_not(None),
+            c.status.in_(IN_FLIGHT),
+        ]
+        if active_since is not None:
+            last_news = func.coalesce(c.last_tracking_at, c.in_transit_at, c.ready_at, c.created_at)
+            conditions.append(last_news >= active_since)
+        return await self._where(*conditions, order_by=(c.created_at, c.id))
 
     async def in_flight_couriers(self) -> list[str]:
         statement = (
@@ -255,6 +316,34 @@ class SqlTrackingEventRepository(SqlRepository[ShipmentTrackingEvent]):
         )
 
 
+class SqlCourierRepository(SqlRepository[Courier]):
+    mapper = RowMapper(Courier, couriers)
+    kind = "courier"
+
+    def unique_details(self, aggregate: Courier) -> dict[str, Any]:
+        return {"code": aggregate.code}
+
+    async def by_code(self, code: str) -> Courier | None:
+        return await self._first(couriers.c.code == code)
+
+    async def all(self) -> list[Courier]:
+        return await self._where(order_by=(couriers.c.code,))
+
+
+class SqlCourierWebhookRepository(SqlRepository[CourierWebhook]):
+    mapper = RowMapper(CourierWebhook, courier_webhooks)
+    kind = "courier_webhook"
+
+    async def unprocessed(self, received_before: datetime, limit: int) -> list[CourierWebhook]:
+        c = courier_webhooks.c
+        return await self._where(
+            c.status == WebhookStatus.RECEIVED.value,
+            c.received_at < received_before,
+            order_by=(c.received_at, c.id),
+            limit=limit,
+        )
+
+
 class FulfillmentTables:
     """The fulfillment repositories over the unit of work's session."""
 
@@ -271,3 +360,11 @@ class FulfillmentTables:
     @property
     def tracking_events(self) -> SqlTrackingEventRepository:
         return SqlTrackingEventRepository(self._session)
+
+    @property
+    def couriers(self) -> SqlCourierRepository:
+        return SqlCourierRepository(self._session)
+
+    @property
+    def courier_webhooks(self) -> SqlCourierWebhookRepository:
+        return SqlCourierWebhookRepository(self._session)

@@ -17,6 +17,7 @@ from adapters.persistence.sql.access import AccessTables
 from adapters.persistence.sql.automation import AutomationTables
 from adapters.persistence.sql.billing import BillingTables
 from adapters.persistence.sql.customers import CustomersTables
+from adapters.persistence.sql.devices import DevicesTables
 from adapters.persistence.sql.fulfillment import FulfillmentTables
 from adapters.persistence.sql.jobs import JobsTables
 from adapters.persistence.sql.legacy import LegacyTables
@@ -37,6 +38,7 @@ class SqlUnitOfWork(
     FulfillmentTables,
     AutomationTables,
     LegacyTables,
+    DevicesTables,
     JobsTables,
     MetricsTables,
     AccessTables,

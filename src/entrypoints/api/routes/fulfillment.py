@@ -57,6 +57,7 @@ from platform_core.fulfillment.service import (
     update_shipment,
 )
 from platform_core.lifecycle.service import shipment_timeline
+from platform_core.shared.errors import PermissionDenied
 from platform_core.shared.scenarios import AutomationScenario
 
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -122,11 +123,23 @@ class AllocationIn(Body):
     quantity: Annotated[int, msgspec.Meta(ge=1)]
 
 
+AcceptUnrecognised = Annotated[
+    bool,
+    msgspec.Meta(
+        description=(
+            "Attach a tracking number in a format the courier's rules do not know (yet). "
+            "Unscoped keys only: the number is otherwise refused with 400."
+        )
+    ),
+]
+
+
 class ShipmentIn(Body):
     destination: AddressIn
     items: Annotated[list[AllocationIn], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
     courier_code: CourierCode | None = None
     tracking_number: TrackingNumber | None = None
+    accept_unrecognised_tracking_number: AcceptUnrecognised = False
 
 
 class ShipmentPatchIn(Body):
@@ -135,6 +148,7 @@ class ShipmentPatchIn(Body):
     destination: AddressIn | None = None
     courier_code: CourierCode | None = None
     tracking_number: TrackingNumber | None = None
+    accept_unrecognised_tracking_number: AcceptUnrecognised = False
 
 
 class ShipmentStatusIn(Body):
@@ -461,8 +475,22 @@ class FulfillmentController(Controller):
             courier_code=data.courier_code,
             tracking_number=data.tracking_number,
             correlation_id=request_id,
+            accept_unrecognised_tracking_number=_override(
+                principal, data.accept_unrecognised_tracking_number
+            ),
         )
         return shipment_view(await create_shipment(deps, command))
+
+
+def _override(principal: Principal, wanted: bool) -> bool:
+    """Ops (an unscoped key with fulfillment writes) may vouch for an unknown format; a
+    company's key may not."""
+    if wanted and principal.scoped:
+        raise PermissionDenied(
+            "only an unscoped key may accept an unrecognised tracking number",
+            {"field": "accept_unrecognised_tracking_number"},
+        )
+    return wanted
 
 
 class ShipmentController(Controller):
@@ -494,6 +522,9 @@ class ShipmentController(Controller):
             courier_code=data.courier_code,
             tracking_number=data.tracking_number,
             correlation_id=request_id,
+            accept_unrecognised_tracking_number=_override(
+                principal, data.accept_unrecognised_tracking_number
+            ),
         )
         return shipment_view(await update_shipment(deps, command))
 

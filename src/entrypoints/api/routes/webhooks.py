@@ -1,8 +1,8 @@
 """Webhooks from Stripe and the couriers: public, proven by their signature on the raw body.
 
-Both verify before anything is stored, answer as soon as the event is recorded (reactions such
-as invoicing or automation run later from the outbox), and are safe to receive twice: Stripe
-events are handled once per event id, courier scans once per shipment and scan.
+Both verify before anything is stored and are safe to receive twice: Stripe events are handled
+once per event id (reactions such as invoicing run later from the outbox); courier webhooks
+are kept raw and processed on the `shipments` queue, each scan recorded once per shipment.
 """
 
 from __future__ import annotations
@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 
 from entrypoints.api.dependencies import Deps, RequestId
 from entrypoints.api.errors import error_response
 from entrypoints.api.openapi import ERRORS_WEBHOOK
 from entrypoints.api.schemas import Ack, ErrorBody, View
-from platform_core.fulfillment.service import RecordTrackingEvents, record_tracking_events
+from platform_core.fulfillment.couriers import (
+    MAX_WEBHOOK_BYTES,
+    ReceiveCourierWebhook,
+    receive_courier_webhook,
+)
 from platform_core.lifecycle.provider_events import RecordProviderEvent, record_provider_event
 from platform_core.lifecycle.service import handle_provider_notification
 from platform_core.shared.errors import (
@@ -29,15 +34,24 @@ from platform_core.shared.errors import (
 
 class CourierWebhookView(View):
     status: str
-    recorded: int
-    duplicates: int
-    unmatched: list[str]
+    webhook_id: str
 
 
 def as_bad_request(request: Request[Any, Any, Any], error: DomainError) -> Response[ErrorBody]:
     """400 VALIDATION: what senders expect for a payload or signature they must not retry as
     is (Stripe's documented answer to a failed signature check)."""
     return error_response(request, 400, ErrorCode.VALIDATION, error.message, error.details)
+
+
+def body_too_large(request: Request[Any, Any, Any], _: Exception) -> Response[ErrorBody]:
+    """400, not 413: to a courier an oversized delivery is a malformed one, not to retry."""
+    return error_response(
+        request,
+        400,
+        ErrorCode.VALIDATION,
+        f"webhook body exceeds {MAX_WEBHOOK_BYTES} bytes",
+        {"field": "body"},
+    )
 
 
 class WebhookController(Controller):
@@ -75,16 +89,22 @@ class WebhookController(Controller):
 
     @post(
         "/couriers/{courier_code:str}",
-        status_code=200,
-        summary="A courier's tracking events",
+        status_code=202,
+        summary="A courier's tracking webhook",
         description=(
-            "Verified with the courier's signature on the raw body: a wrong one answers 401 "
-            "and stores nothing; an unreadable payload or unknown courier answers 400. Scans "
-            "already recorded are counted as duplicates; tracking numbers no shipment carries "
-            "are listed as unmatched (not refused, so the courier does not retry forever)."
+            "Authenticated per courier (HMAC-SHA256 of the raw body or a token, in the header "
+            "the registry names; compared in constant time): a wrong or missing proof answers "
+            "401 and stores nothing. A body that is not the courier's format (or not JSON), "
+            "or larger than 1 MB, answers 400 and stores nothing. Otherwise the raw body is "
+            "kept and 202 answers at once with its id; the `shipments` queue records the "
+            "tracking events, and a failure there shows in the job runs, not here."
         ),
         responses=ERRORS_WEBHOOK,
-        exception_handlers={ValidationError: as_bad_request},
+        request_max_body_size=MAX_WEBHOOK_BYTES,
+        exception_handlers={
+            ValidationError: as_bad_request,
+            RequestEntityTooLarge: body_too_large,
+        },
     )
     async def courier(
         self,
@@ -94,15 +114,9 @@ class WebhookController(Controller):
         request_id: RequestId,
     ) -> CourierWebhookView:
         body = await request.body()
-        events = deps.couriers.parse_webhook(courier_code, dict(request.headers), body)
-        command = RecordTrackingEvents(courier_code, tuple(events), request_id)
-        report = await record_tracking_events(deps, command)
-        return CourierWebhookView(
-            status="accepted",
-            recorded=report.recorded,
-            duplicates=report.duplicates,
-            unmatched=list(report.unmatched),
-        )
+        command = ReceiveCourierWebhook(courier_code, dict(request.headers), body, request_id)
+        webhook = await receive_courier_webhook(deps, command)
+        return CourierWebhookView(status="accepted", webhook_id=webhook.id)
 
 
 ROUTES = [WebhookController]

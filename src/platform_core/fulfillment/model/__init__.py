@@ -4,6 +4,14 @@ Pure: attrs classes whose commands return the new aggregate and the events it ca
 """
 
 from platform_core.fulfillment.model.address import AddressSnapshot
+from platform_core.fulfillment.model.courier import (
+    Courier,
+    CourierChanges,
+    CourierWebhook,
+    IngestionMode,
+    WebhookAuth,
+    WebhookStatus,
+)
 from platform_core.fulfillment.model.events import (
     FULFILLMENT_ORDER,
     SHIPMENT,
@@ -45,12 +53,16 @@ __all__ = [
     "SOURCE_MODULE",
     "AddressSnapshot",
     "Allocation",
+    "Courier",
+    "CourierChanges",
+    "CourierWebhook",
     "FulfillmentEvent",
     "FulfillmentItem",
     "FulfillmentOrder",
     "FulfillmentOrigin",
     "FulfillmentStatus",
     "FulfillmentTrigger",
+    "IngestionMode",
     "Shipment",
     "ShipmentItem",
     "ShipmentStatus",
@@ -59,6 +71,8 @@ __all__ = [
     "TrackingEvent",
     "TrackingStatus",
     "TrackingUpdate",
+    "WebhookAuth",
+    "WebhookStatus",
     "check_courier_code",
     "check_tracking_number",
 ]

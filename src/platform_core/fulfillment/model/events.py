@@ -24,6 +24,8 @@ class FulfillmentEvent(StrEnum):
     SHIPMENT_DELIVERED = "shipment.delivered"
     SHIPMENT_EVENT_RECORDED = "shipment.event_recorded"
     SHIPMENT_CANCELLED = "shipment.cancelled"
+    COURIER_REGISTERED = "courier.registered"
+    COURIER_UPDATED = "courier.updated"
 
 
 def fulfillment_event(

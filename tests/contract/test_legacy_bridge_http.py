@@ -36,7 +36,7 @@ from adapters.legacy.http import CircuitBreaker, LegacyHttpBridge, MemoryBreaker
 from adapters.legacy.server import LegacyServer, create_legacy_app
 from platform_core.legacy.model import LegacyRecord
 from platform_core.legacy.ports import LegacyBridge
-from platform_core.shared.errors import ExternalServiceError
+from platform_core.shared.errors import ExternalServiceError, NotAttempted
 
 BASE = "http://legacy.test"
 WAIT_SECONDS = 30.0
@@ -467,7 +467,8 @@ async def test_the_breaker_opens_fails_fast_and_closes_after_a_good_probe(
 async def test_a_failed_probe_reopens_the_breaker(
     server: LegacyServer, make_bridge: Callable[..., LegacyHttpBridge], clock: FixedClock
 ) -> None:
-    """The probe fails: the breaker opens again and the call's later attempts fail fast."""
+    """The probe fails: the breaker opens again and the call stops there; it is a failed call
+    (a request was sent), not one that never happened."""
     breaker = memory_breaker(clock, threshold=1)
     bridge = make_bridge(breaker=breaker, attempts=3)
     await control(server, "POST", "faults", json={"mode": "fail", "count": 2})
@@ -478,7 +479,9 @@ async def test_a_failed_probe_reopens_the_breaker(
     with pytest.raises(ExternalServiceError) as error:
         await bridge.get_company("C100", correlation_id=CORR)
 
-    assert error.value.details["breaker"] == "open"
+    assert not isinstance(error.value, NotAttempted)
+    assert error.value.retryable
+    assert error.value.details["attempts"] == 1
     assert statuses(server) == [503, 503]
     assert (await breaker.snapshot()).state == "open"
 

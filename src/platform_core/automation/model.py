@@ -45,6 +45,7 @@ class AutomationEvent(StrEnum):
     STEP_STARTED = "automation.step_started"
     STEP_SUCCEEDED = "automation.step_succeeded"
     STEP_RETRY_SCHEDULED = "automation.step_retry_scheduled"
+    STEP_DEFERRED = "automation.step_deferred"
     STEP_FAILED = "automation.step_failed"
     STEP_UPDATED = "automation.step_updated"
     FALLBACK_TRIGGERED = "automation.fallback_triggered"
@@ -228,6 +229,7 @@ class StepTrigger(StrEnum):
     SUCCEED = "succeed"
     FAIL = "fail"
     RETRY = "retry"
+    DEFER = "defer"
     TRIGGER_FALLBACK = "trigger_fallback"
     EDIT = "edit"
 
@@ -242,6 +244,8 @@ STEP_MACHINE: StateMachine[StepStatus, StepTrigger] = StateMachine(
         (StepStatus.QUEUED, StepTrigger.EDIT): StepStatus.QUEUED,
         (StepStatus.RUNNING, StepTrigger.SUCCEED): StepStatus.SUCCEEDED,
         (StepStatus.RUNNING, StepTrigger.FAIL): StepStatus.FAILED,
+        # The call was never made (the bridge's breaker is open): the attempt is given back.
+        (StepStatus.RUNNING, StepTrigger.DEFER): StepStatus.QUEUED,
         # Below max attempts (or when Ops grants one more); guarded in AutomationStep.
         (StepStatus.FAILED, StepTrigger.RETRY): StepStatus.QUEUED,
         (StepStatus.FAILED, StepTrigger.EDIT): StepStatus.FAILED,
@@ -467,6 +471,36 @@ class AutomationStep:
                 legacy_reference=legacy_reference,
                 legacy_device_ids=list(done.legacy_device_ids),
                 succeeded_at=at.isoformat(),
+            )
+        ]
+
+    def defer(
+        self, reason: str, *, until: datetime, at: datetime
+    ) -> tuple[AutomationStep, list[DomainEvent]]:
+        """The running attempt's legacy call was not made (the bridge would not try: its
+        circuit breaker is open). The attempt is given back, so an outage does not use up the
+        step's attempts, and the step is queued again for `until`."""
+        status = STEP_MACHINE.next_state(self.status, StepTrigger.DEFER)
+        _require_text(reason, "reason")
+        require_aware(at, "at")
+        if require_aware(until, "until") < at:
+            raise ValidationError("a step is deferred to a later time", {"field": "until"})
+        deferred = attrs.evolve(
+            self,
+            status=status,
+            attempts=self.attempts - 1,
+            started_at=None,
+            queued_at=until,
+            last_error=reason,
+            last_error_retryable=True,
+        )
+        return deferred, [
+            deferred._event(
+                AutomationEvent.STEP_DEFERRED,
+                at,
+                attempt=self.attempts,
+                reason=reason,
+                next_attempt_at=until.isoformat(),
             )
         ]
 

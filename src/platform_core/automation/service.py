@@ -38,6 +38,7 @@ from platform_core.ports.core import Notification
 from platform_core.shared.errors import (
     ConflictError,
     ExternalServiceError,
+    NotAttempted,
     StaleVersion,
     ValidationError,
 )
@@ -257,6 +258,8 @@ async def run_automation_step(deps: AutomationDeps, command: RunAutomationStep) 
     - a running step is resumed (same attempt, same key) only once its call must have ended
       (started_at + timeout): that is a worker that died mid-call;
     - the call is cut off after the scenario's `timeout_seconds` (a retryable failure);
+    - a call the bridge did not make (NotAttempted: its breaker is open) gives the attempt
+      back and queues the step again after `retry_delay_seconds`;
     - success: succeeded, and the step's open manual task (if any) is resolved;
     - retryable failure with attempts left: retry scheduled `retry_delay_seconds` later and
       its job enqueued with that delay; any other failure: failed for good, a manual task
@@ -268,6 +271,8 @@ async def run_automation_step(deps: AutomationDeps, command: RunAutomationStep) 
     try:
         async with asyncio.timeout(config.timeout_seconds):
             result = await _call_legacy(deps.bridge, step)
+    except NotAttempted as error:
+        return await _defer(deps, step, config, error.message)
     except ExternalServiceError as error:
         return await _record_failure(deps, step, config, error.message, error.retryable)
     except TimeoutError:
@@ -387,6 +392,25 @@ async def _record_success(
         # A resumed run of the same attempt recorded the outcome first.
         return await _reload(deps, step.id)
     return done
+
+
+async def _defer(
+    deps: AutomationDeps, step: AutomationStep, config: ScenarioConfig, reason: str
+) -> AutomationStep:
+    """Queue the step again after the retry delay without spending the attempt. The job goes
+    under a key of its own: the running job still holds the attempt's key."""
+    now = deps.clock.now()
+    try:
+        async with deps.uow() as uow:
+            deferred, events = step.defer(reason, until=now + config.retry_delay, at=now)
+            deferred = await uow.automation_steps.update(deferred)
+            await uow.events.record(events)
+            await uow.commit()
+    except StaleVersion:
+        return await _reload(deps, step.id)
+    key = f"{deferred.idempotency_key}:deferred:{now:%Y%m%dT%H%M%S%f}"
+    await _enqueue(deps, deferred, key=key, delay_seconds=config.retry_delay_seconds)
+    return deferred
 
 
 async def _record_failure(

@@ -63,6 +63,12 @@ async def get_company(deps: CustomersDeps, company_id: str) -> Company:
         return await uow.companies.get(company_id)
 
 
+async def find_company_by_mirror(deps: CustomersDeps, company_mirror_id: str) -> Company | None:
+    """The company wrapping the legacy company `company_mirror_id`, if any."""
+    async with deps.uow() as uow:
+        return await uow.companies.by_mirror_id(company_mirror_id)
+
+
 async def list_companies(
     deps: CustomersDeps, limit: int = 50, offset: int = 0, name: str | None = None
 ) -> list[Company]:

@@ -19,11 +19,12 @@ from platform_core.legacy.model import (
 )
 from platform_core.legacy.ports import LegacyDeps, LegacyUnitOfWork
 from platform_core.ports.core import Repository
-from platform_core.shared.errors import NotFoundError
+from platform_core.shared.errors import NotFoundError, ValidationError
 from platform_core.shared.events import DomainEvent
 from platform_core.shared.ids import id_field, optional_id_field, positive_int
 
 DEFAULT_STALE_AFTER_SECONDS = 24 * 3600
+MAX_REPORTS_PAGE = 100
 
 
 def _optional_positive(
@@ -210,3 +211,39 @@ async def _local_mirrors(uow: LegacyUnitOfWork, kind: MirrorKind) -> Sequence[Mi
             return await uow.asset_mirrors.all()
         case MirrorKind.DEVICE:
             return await uow.device_mirrors.all()
+
+
+# -- reading sync reports ----------------------------------------------------------------------
+
+
+async def get_sync_report(deps: LegacyDeps, report_id: str) -> SyncReport:
+    """One sync report with all its findings (NotFoundError for an unknown id)."""
+    async with deps.uow() as uow:
+        return await uow.sync_reports.get(report_id)
+
+
+async def list_sync_reports(
+    deps: LegacyDeps, kind: MirrorKind | str | None = None, limit: int = 20
+) -> list[SyncReport]:
+    """Sync reports newest first, of one entity kind or all.
+
+    Rules: `kind` must be company, asset or device; 1 <= limit <= 100 (ValidationError).
+    """
+    wanted = None if kind is None else mirror_kind(kind)
+    if not 1 <= limit <= MAX_REPORTS_PAGE:
+        raise ValidationError(
+            f"limit must be between 1 and {MAX_REPORTS_PAGE}", {"field": "limit", "value": limit}
+        )
+    async with deps.uow() as uow:
+        return await uow.sync_reports.recent(wanted, limit)
+
+
+async def latest_sync_reports(deps: LegacyDeps) -> dict[MirrorKind, SyncReport]:
+    """The newest report of each entity kind that has one (what the drift gauges show)."""
+    latest: dict[MirrorKind, SyncReport] = {}
+    async with deps.uow() as uow:
+        for kind in MirrorKind:
+            report = await uow.sync_reports.latest(kind)
+            if report is not None:
+                latest[kind] = report
+    return latest

@@ -103,6 +103,14 @@ class ExternalServiceError(DomainError):
         self.retryable = retryable
 
 
+class NotAttempted(ExternalServiceError):
+    """A port refused to call its remote side at all (a circuit breaker is open): nothing was
+    sent, so nothing can have changed there, and the same call can succeed later."""
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details, retryable=True)
+
+
 class ServiceUnavailable(ExternalServiceError):
     """A backing service (the database, the queue) cannot be reached right now; the same
     request can succeed later. Edges answer it with 503. Nothing was changed, except when the

@@ -23,8 +23,8 @@ from platform_core.automation.service import (
     run_automation_step,
     update_scenario_config,
 )
-from platform_core.legacy.ports import InstallChannel, ProvisionDevice
-from platform_core.shared.errors import ValidationError
+from platform_core.legacy.ports import BridgeResult, InstallChannel, ProvisionDevice
+from platform_core.shared.errors import NotAttempted, ValidationError
 from platform_core.shared.scenarios import AutomationScenario
 
 RETURN = AutomationScenario.SENSOR_RETURN
@@ -223,6 +223,48 @@ async def test_transient_failure_schedules_a_delayed_retry(deps: AutomationTestD
 
     step = await stored(deps)
     assert (step.status, step.attempts) == (StepStatus.SUCCEEDED, 2)
+    assert deps.notifier.sent == []
+
+
+async def test_a_call_the_bridge_did_not_make_gives_the_attempt_back(
+    deps: AutomationTestDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the bridge's breaker is open (NotAttempted) the step is queued again after the
+    retry delay with its attempt given back: an outage never uses up a step's attempts, and
+    the next attempt sends the same legacy request key."""
+    await one_step(deps)
+    provision = deps.bridge.provision_device
+    refusals = 0
+
+    async def breaker_open_twice(request: ProvisionDevice) -> BridgeResult:
+        nonlocal refusals
+        if refusals < 2:
+            refusals += 1
+            raise NotAttempted("circuit breaker open", {"breaker": "open"})
+        return await provision(request)
+
+    monkeypatch.setattr(deps.bridge, "provision_device", breaker_open_twice)
+    await deps.queue.run_due()
+
+    step = await stored(deps)
+    assert (step.status, step.attempts, step.queued_at) == (
+        StepStatus.QUEUED,
+        0,
+        deps.clock.now() + TEN_MINUTES,
+    )
+    (deferred,) = deps.payloads(AutomationEvent.STEP_DEFERRED)
+    assert (deferred["attempt"], deferred["reason"]) == (1, "circuit breaker open")
+    assert [job.due_at for job in deps.queue.pending.values()] == [deps.clock.now() + TEN_MINUTES]
+
+    for _ in range(2):
+        deps.clock.advance(TEN_MINUTES)
+        await deps.queue.run_due()
+
+    step = await stored(deps)
+    assert (step.status, step.attempts) == (StepStatus.SUCCEEDED, 1)
+    (call,) = deps.bridge.calls_to("provision_device")
+    assert call.idempotency_key == "stp_000001:r1"
+    assert AutomationEvent.STEP_RETRY_SCHEDULED not in deps.event_types()
     assert deps.notifier.sent == []
 
 

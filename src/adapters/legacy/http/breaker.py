@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from platform_core.ports.core import Clock
-from platform_core.shared.errors import ExternalServiceError, ValidationError
+from platform_core.shared.errors import ExternalServiceError, NotAttempted, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class CircuitBreaker:
         self.probe_lease_seconds = probe_lease_seconds
 
     async def enter(self, operation: str) -> Permit:
-        """PASS or PROBE; raises a retryable ExternalServiceError while the breaker is open."""
+        """PASS or PROBE; raises NotAttempted (retryable) while the breaker is open."""
         now = self._now()
         permit = await self.store.acquire(
             operation,
@@ -120,10 +120,9 @@ class CircuitBreaker:
             lease_until=now + self.probe_lease_seconds,
         )
         if permit is Permit.REJECTED:
-            raise ExternalServiceError(
+            raise NotAttempted(
                 "the legacy system is unavailable (circuit breaker open); call not attempted",
                 {"breaker": "open", "operation": operation},
-                retryable=True,
             )
         if permit is Permit.PROBE:
             log.info("legacy breaker half-open: probing with %s", operation)

@@ -32,7 +32,7 @@ from platform_core.legacy.ports import (
     ReturnDevice,
     UpdateAssignment,
 )
-from platform_core.shared.errors import ExternalServiceError, ValidationError
+from platform_core.shared.errors import ExternalServiceError, NotAttempted, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +211,18 @@ class LegacyHttpBridge:
     ) -> Any:
         """The JSON body of the answer (None for a 404 when `missing_is_none`)."""
         correlation_id = request.headers[wire.CORRELATION_HEADER]
+        sent = 0
         for attempt in range(1, self._attempts + 1):
-            permit = await self._breaker.enter(operation)  # raises while the breaker is open
+            try:
+                permit = await self._breaker.enter(operation)
+            except NotAttempted:
+                if attempt == 1:
+                    raise  # nothing was sent: the caller may give the attempt back
+                # This call's own failures opened the breaker: requests were sent, so this is
+                # a failed call, not one that never happened.
+                break
             answer = await self._attempt(operation, permit, request, missing_is_none)
+            sent += 1
             if isinstance(answer, httpx.Response):
                 return self._settle(operation, answer, missing_is_none)
             failure = answer
@@ -228,8 +237,8 @@ class LegacyHttpBridge:
             if attempt < self._attempts:
                 await self._sleep(self._backoff * 2 ** (attempt - 1))
         raise ExternalServiceError(
-            f"legacy {operation} failed on all {self._attempts} attempts: {failure.reason}",
-            {"operation": operation, "attempts": self._attempts, "status": failure.status},
+            f"legacy {operation} failed after {sent} attempt(s): {failure.reason}",
+            {"operation": operation, "attempts": sent, "status": failure.status},
             retryable=True,
         )
 

@@ -1,5 +1,6 @@
 """Automation steps, Ops side: read a shipment's steps or one step (with its manual task), add
-a step by hand, correct what it sends, retry it, or settle it with the fallback done by hand.
+a step by hand, correct what it sends, retry it, or settle it with the fallback done by hand;
+and the scenario configs (attempts, delay, timeout, fallback text) that steer every step.
 Every role may read them; company-scoped keys have no access to these routes.
 """
 
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from entrypoints.api.dependencies import Caller, Deps, RequestId
 from entrypoints.api.openapi import ERRORS_READ, ERRORS_WRITE
@@ -20,6 +21,7 @@ from entrypoints.api.security import Principal
 from platform_core.automation.model import (
     AutomationStep,
     ManualTask,
+    ScenarioConfig,
     StepPayload,
     StepStatus,
     TaskStatus,
@@ -29,12 +31,15 @@ from platform_core.automation.service import (
     RetryStep,
     StepDetails,
     TriggerFallback,
+    UpdateScenarioConfig,
     UpdateStep,
     create_step,
     get_step,
+    list_scenario_configs,
     retry_step,
     steps_for_shipment,
     trigger_fallback,
+    update_scenario_config,
     update_step,
 )
 from platform_core.shared.errors import ValidationError
@@ -76,6 +81,27 @@ class FallbackIn(Body):
         str,
         msgspec.Meta(min_length=1, max_length=4000, description="What was done by hand"),
     ]
+
+
+class ScenarioConfigPatchIn(Body):
+    """The settings to change; a field left out keeps its value."""
+
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, description="Attempts before Ops")] | None = (
+        None
+    )
+    retry_delay_seconds: (
+        Annotated[int, msgspec.Meta(ge=0, description="Wait between attempts")] | None
+    ) = None
+    timeout_seconds: (
+        Annotated[int, msgspec.Meta(ge=1, description="How long one legacy call may take")] | None
+    ) = None
+    fallback_description: (
+        Annotated[
+            str,
+            msgspec.Meta(min_length=1, max_length=4000, description="What Ops does by hand"),
+        ]
+        | None
+    ) = None
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -139,6 +165,35 @@ class StepDetailView(StepView):
 class ShipmentStepsView(View):
     shipment_id: str
     items: list[StepDetailView]
+
+
+class ScenarioConfigView(View):
+    scenario: AutomationScenario
+    max_attempts: int
+    retry_delay_seconds: int
+    timeout_seconds: int
+    fallback_description: str
+    is_default: Annotated[bool, msgspec.Meta(description="Never edited: the plan's defaults")]
+    updated_at: datetime | None
+    version: int
+
+
+class ScenarioConfigList(View):
+    items: list[ScenarioConfigView]
+
+
+def scenario_config_view(config: ScenarioConfig) -> ScenarioConfigView:
+    return ScenarioConfigView(
+        scenario=config.scenario,
+        max_attempts=config.max_attempts,
+        retry_delay_seconds=config.retry_delay_seconds,
+        timeout_seconds=config.timeout_seconds,
+        fallback_description=config.fallback_description,
+        # Defaults are not stored until edited, and an edit always stamps updated_at.
+        is_default=config.updated_at is None,
+        updated_at=config.updated_at,
+        version=config.version,
+    )
 
 
 def _payload_view(payload: StepPayload) -> StepPayloadView:
@@ -331,4 +386,43 @@ class AutomationController(Controller):
         return step_view(await trigger_fallback(deps, command))
 
 
-ROUTES = [AutomationController]
+class ScenarioConfigController(Controller):
+    path = "/v1/automation/scenario-configs"
+    tags = ["Automation"]
+    opt = {"family": "automation"}
+
+    @get(
+        "/",
+        summary="How each of the five scenarios runs (its defaults until edited)",
+        responses=ERRORS_READ,
+    )
+    async def list(self, deps: Deps) -> ScenarioConfigList:
+        configs = await list_scenario_configs(deps)
+        return ScenarioConfigList(items=[scenario_config_view(each) for each in configs])
+
+    @patch(
+        "/{scenario:str}",
+        summary="Change a scenario's attempts, retry delay, call timeout or fallback text",
+        description="Existing steps keep their max_attempts; delay and timeout apply from "
+        "their next attempt.",
+        responses=ERRORS_WRITE,
+    )
+    async def update(
+        self,
+        scenario: Annotated[AutomationScenario, Parameter(description="The scenario to change")],
+        data: JSONBody[ScenarioConfigPatchIn],
+        deps: Deps,
+        request_id: RequestId,
+    ) -> ScenarioConfigView:
+        command = UpdateScenarioConfig(
+            scenario=scenario,
+            max_attempts=data.max_attempts,
+            retry_delay_seconds=data.retry_delay_seconds,
+            timeout_seconds=data.timeout_seconds,
+            fallback_description=data.fallback_description,
+            correlation_id=request_id,
+        )
+        return scenario_config_view(await update_scenario_config(deps, command))
+
+
+ROUTES = [AutomationController, ScenarioConfigController]

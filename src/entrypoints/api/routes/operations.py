@@ -1,4 +1,5 @@
-"""Operations: job runs (filter, page, retry, cancel) and refreshing legacy mirrors on demand.
+"""Operations: job runs (filter, page, retry, cancel), refreshing legacy mirrors on demand and
+reading the drift detection's sync reports.
 
 Company-scoped keys have no access to these routes: job runs and mirrors span companies.
 """
@@ -30,10 +31,19 @@ from platform_core.legacy.model import (
     AttributeValue,
     CompanyMirror,
     DeviceMirror,
+    DriftFinding,
+    FindingKind,
     Mirror,
     MirrorKind,
+    SyncReport,
 )
-from platform_core.legacy.service import RefreshMirror, refresh_mirror
+from platform_core.legacy.service import (
+    MAX_REPORTS_PAGE,
+    RefreshMirror,
+    get_sync_report,
+    list_sync_reports,
+    refresh_mirror,
+)
 from platform_core.shared.errors import NotFoundError
 
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -127,6 +137,45 @@ class RefreshView(View):
     results: list[RefreshResultView]
 
 
+class FieldDifferenceView(View):
+    field: Annotated[str, msgspec.Meta(examples=["status", "attributes.firmware"])]
+    local: Annotated[
+        AttributeValue | None, msgspec.Meta(description="The mirror's value (None: absent)")
+    ]
+    remote: Annotated[
+        AttributeValue | None, msgspec.Meta(description="The legacy system's value (None: absent)")
+    ]
+
+
+class FindingView(View):
+    kind: FindingKind
+    legacy_id: str
+    differences: list[FieldDifferenceView]
+    fetched_at: Annotated[
+        datetime | None, msgspec.Meta(description="When the local mirror was fetched, if any")
+    ]
+
+
+class SyncReportSummaryView(View):
+    id: str
+    kind: MirrorKind
+    generated_at: datetime
+    stale_after_seconds: int
+    local_count: int
+    remote_count: int
+    has_drift: Annotated[bool, msgspec.Meta(description="Something is missing or mismatched")]
+    counts: Annotated[dict[str, int], msgspec.Meta(description="Findings of every kind")]
+
+
+class SyncReportView(SyncReportSummaryView):
+    findings: list[FindingView]
+
+
+class SyncReportList(View):
+    items: list[SyncReportSummaryView]
+    limit: int
+
+
 def job_run_view(job: JobRun) -> JobRunView:
     related = None
     if job.related_entity_type is not None and job.related_entity_id is not None:
@@ -170,6 +219,38 @@ def mirror_view(mirror: Mirror) -> MirrorView:
         attributes=dict(mirror.attributes),
         fetched_at=mirror.fetched_at,
         version=mirror.version,
+    )
+
+
+def report_summary_view(report: SyncReport) -> SyncReportSummaryView:
+    return SyncReportSummaryView(
+        id=report.id,
+        kind=report.kind,
+        generated_at=report.generated_at,
+        stale_after_seconds=report.stale_after_seconds,
+        local_count=report.local_count,
+        remote_count=report.remote_count,
+        has_drift=report.has_drift,
+        counts=report.counts,
+    )
+
+
+def _finding_view(finding: DriftFinding) -> FindingView:
+    return FindingView(
+        kind=finding.kind,
+        legacy_id=finding.legacy_id,
+        differences=[
+            FieldDifferenceView(field=each.field, local=each.local, remote=each.remote)
+            for each in finding.differences
+        ],
+        fetched_at=finding.fetched_at,
+    )
+
+
+def report_view(report: SyncReport) -> SyncReportView:
+    return SyncReportView(
+        **msgspec.structs.asdict(report_summary_view(report)),
+        findings=[_finding_view(finding) for finding in report.findings],
     )
 
 
@@ -279,6 +360,30 @@ class LegacySyncController(Controller):
             for legacy_id in dict.fromkeys(data.legacy_ids)
         ]
         return RefreshView(kind=entity, results=results)
+
+    @get(
+        "/reports",
+        summary="Drift detection reports, newest first, with their finding counts",
+        responses=ERRORS_READ,
+    )
+    async def reports(
+        self,
+        deps: Deps,
+        kind: Annotated[
+            MirrorKind | None, Parameter(description="company, asset or device; all by default")
+        ] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_REPORTS_PAGE)] = 20,
+    ) -> SyncReportList:
+        found = await list_sync_reports(deps, kind, limit)
+        return SyncReportList(items=[report_summary_view(each) for each in found], limit=limit)
+
+    @get(
+        "/reports/{report_id:str}",
+        summary="A drift detection report: stale, missing and mismatched records, field by field",
+        responses=ERRORS_READ,
+    )
+    async def report(self, report_id: FromPath[str], deps: Deps) -> SyncReportView:
+        return report_view(await get_sync_report(deps, report_id))
 
 
 ROUTES = [JobRunController, LegacySyncController]

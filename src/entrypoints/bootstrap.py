@@ -41,6 +41,7 @@ from adapters.queues.options import DEFAULT_HEARTBEAT_SECONDS, queue_options
 from adapters.queues.saq import SaqJobQueue, queue_backend
 from entrypoints.jobs import JobRunRecorder, handlers, job_subscriptions
 from platform_core.access.ports import AccessUnitOfWork
+from platform_core.automation.service import ensure_scenario_configs
 from platform_core.billing.ports import InvoiceRenderer
 from platform_core.fulfillment.couriers import ensure_couriers
 from platform_core.jobs.ports import JobsUnitOfWork
@@ -291,11 +292,13 @@ class Platform:
 
     async def prepare(self) -> None:
         """Make sure the registry holds the default couriers (and the simulator when it is
-        on). Every entrypoint calls this on start; it is idempotent."""
+        on) and every automation scenario has its stored config. Every entrypoint calls this
+        on start; it is idempotent."""
         registrations = list(DEFAULT_COURIERS)
         if self.deps.couriers.simulator is not None:
             registrations.append(self.deps.couriers.simulator.registration())
         await ensure_couriers(self.deps, registrations)
+        await ensure_scenario_configs(self.deps)
 
     async def dispatch_events(self, limit: int = 100) -> DispatchReport:
         """Deliver due outbox events to their subscribers once."""

@@ -15,7 +15,9 @@ from entrypoints.bootstrap import MEMORY_URL, Platform, Settings, bootstrap
 from entrypoints.jobs import DETECT_LEGACY_DRIFT, handlers
 from entrypoints.seed import COMPANY_MIRROR_ID, SeededCatalogue
 from platform_core.access.model import Role
+from platform_core.legacy.inventory import RecordAutomationResult, record_automation_result
 from platform_core.legacy.model import DeviceRecord, MirrorKind
+from platform_core.legacy.ports import LegacyOperation
 from platform_core.legacy.service import DetectDrift, detect_drift
 from tests.api.api_support import Client, Keys, assert_error
 
@@ -92,6 +94,7 @@ async def test_a_seeded_mismatch_is_reported_measured_and_alerted_once(
         "missing_in_legacy": 1,
         "mismatched": 1,
         "stale": 1,
+        "assignment_mismatched": 0,
     }
 
     report = (await client.get(f"/v1/legacy-sync/reports/{report_id}")).json()
@@ -140,7 +143,7 @@ async def test_a_clean_run_is_reported_without_an_alert(
     assert notifier.sent == []
     lines = gauge_lines((await client.get("/metrics")).text)
     device_lines = {line for line in lines if 'kind="device"' in line}
-    assert len(device_lines) == 4
+    assert len(device_lines) == 5  # one per finding kind
     assert all(line.endswith(" 0.0") for line in device_lines)
 
 
@@ -180,3 +183,42 @@ async def test_reports_are_for_operations_roles_only(
     assert_error(readonly, 403, "AUTHZ")
     scoped = await keys.headers(Role.SUPPORT, seeded.company_id)
     assert_error(await client.get("/v1/legacy-sync/reports", headers=scoped), 403, "AUTHZ")
+
+
+async def test_a_device_the_legacy_system_places_elsewhere_is_an_assignment_mismatch(
+    client: Client, platform: Platform, seeded: SeededCatalogue, notifier: RecordingNotifier
+) -> None:
+    """The platform's history has LD-7 at the seeded company and LD-8 too; the legacy system
+    moved LD-7 to another company and has no LD-8. The device report names both, field by
+    field, and counts as drift; LD-9, placed alike on both sides, is not reported."""
+    command = RecordAutomationResult(
+        step_id="stp-drift",
+        operation=LegacyOperation.PROVISION_DEVICE,
+        company_id=seeded.company_id,
+        product_id=seeded.product_ids["GW-100"],
+        device_legacy_ids=("LD-7", "LD-8", "LD-9"),
+        effective_at=platform.deps.clock.now(),
+    )
+    await record_automation_result(platform.deps, command)
+    fake = platform.deps.legacy_fake
+    moved = DeviceRecord("LD-7", "SN-LD-7", "active", company_legacy_id="legacy-cmp-2002")
+    fake.put(moved, device("LD-9"))
+    fake.remove("LD-8")
+
+    report = await detect_drift(platform.deps, DetectDrift(kind=MirrorKind.DEVICE))
+
+    body = (await client.get(f"/v1/legacy-sync/reports/{report.id}")).json()
+    placed = {
+        finding["legacy_id"]: finding["differences"]
+        for finding in body["findings"]
+        if finding["kind"] == "assignment_mismatched"
+    }
+    assert placed == {
+        "LD-7": [
+            {"field": "company_legacy_id", "local": COMPANY_MIRROR_ID, "remote": "legacy-cmp-2002"}
+        ],
+        "LD-8": [{"field": "device", "local": "LD-8", "remote": None}],
+    }
+    assert body["has_drift"] is True
+    await platform.settle()
+    assert len(notifier.sent) == 1

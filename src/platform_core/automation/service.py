@@ -22,6 +22,7 @@ from platform_core.automation.model import (
     StepPayload,
     StepStatus,
     automation_settled,
+    default_scenario_configs,
     parse_scenario,
 )
 from platform_core.automation.ports import AutomationDeps, AutomationUnitOfWork
@@ -685,6 +686,23 @@ async def update_scenario_config(
         await uow.events.record(events, command.correlation_id)
         await uow.commit()
     return updated
+
+
+async def ensure_scenario_configs(deps: AutomationDeps) -> list[ScenarioConfig]:
+    """Store the default config of every scenario that has none yet (at start-up), so the
+    configs Ops see and edit are rows like any other; stored ones are left as they are.
+    Safe when several processes start together."""
+    added = []
+    for default in default_scenario_configs():
+        try:
+            async with deps.uow() as uow:
+                if await uow.scenario_configs.find(default.id) is not None:
+                    continue
+                added.append(await uow.scenario_configs.add(default))
+                await uow.commit()
+        except ConflictError:
+            continue  # another process stored it first
+    return added
 
 
 # -- queries -----------------------------------------------------------------------------------

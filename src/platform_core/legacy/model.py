@@ -326,11 +326,19 @@ class FindingKind(StrEnum):
     MISSING_IN_LEGACY = "missing_in_legacy"  # a local mirror exists; the legacy system lacks it
     MISMATCHED = "mismatched"  # both have it, with different data (see `differences`)
     STALE = "stale"  # the local mirror was fetched longer ago than allowed
+    # A device's current company or asset in the platform's assignment history is not where
+    # the legacy system has it (or the legacy system has no such device).
+    ASSIGNMENT_MISMATCHED = "assignment_mismatched"
 
 
 # Findings that mean the local copy is wrong, not merely old.
 DRIFT_KINDS = frozenset(
-    {FindingKind.MISSING_LOCALLY, FindingKind.MISSING_IN_LEGACY, FindingKind.MISMATCHED}
+    {
+        FindingKind.MISSING_LOCALLY,
+        FindingKind.MISSING_IN_LEGACY,
+        FindingKind.MISMATCHED,
+        FindingKind.ASSIGNMENT_MISMATCHED,
+    }
 )
 
 
@@ -415,6 +423,46 @@ def compare_mirrors(
     return tuple(findings)
 
 
+@attrs.frozen
+class DevicePlacement:
+    """Where the platform's assignment history puts a device now, in legacy ids (None: no
+    current company or asset window)."""
+
+    legacy_id: str
+    company_legacy_id: str | None = None
+    asset_legacy_id: str | None = None
+
+
+def compare_placements(
+    placements: Sequence[DevicePlacement], remote: Sequence[Mirror]
+) -> tuple[DriftFinding, ...]:
+    """An assignment_mismatched finding for each placed device the legacy system has
+    elsewhere (company or asset, field by field) or does not have at all."""
+    theirs = {mirror.id: mirror for mirror in remote if isinstance(mirror, DeviceMirror)}
+    findings = []
+    for placement in sorted(placements, key=lambda each: each.legacy_id):
+        legacy = theirs.get(placement.legacy_id)
+        if legacy is None:
+            missing = FieldDifference("device", placement.legacy_id, None)
+            findings.append(
+                DriftFinding(FindingKind.ASSIGNMENT_MISMATCHED, placement.legacy_id, (missing,))
+            )
+            continue
+        differences = tuple(
+            FieldDifference(field, ours, their)
+            for field, ours, their in (
+                ("company_legacy_id", placement.company_legacy_id, legacy.company_legacy_id),
+                ("asset_legacy_id", placement.asset_legacy_id, legacy.asset_legacy_id),
+            )
+            if ours != their
+        )
+        if differences:
+            findings.append(
+                DriftFinding(FindingKind.ASSIGNMENT_MISMATCHED, placement.legacy_id, differences)
+            )
+    return tuple(findings)
+
+
 @attrs.frozen(kw_only=True)
 class SyncReport:
     """The outcome of one drift detection run over one entity kind."""
@@ -438,13 +486,18 @@ class SyncReport:
         *,
         at: datetime,
         stale_after: timedelta,
+        placements: Sequence[DevicePlacement] = (),
     ) -> tuple[SyncReport, list[DomainEvent]]:
-        """Compare `local` mirrors with `remote` ones (fetched at `at`) and report the drift.
+        """Compare `local` mirrors with `remote` ones (fetched at `at`), and for devices the
+        platform's `placements` too, and report the drift.
 
         `legacy.drift_detected` is emitted only when something is missing or mismatched;
         staleness alone is reported but is not drift.
         """
         findings = compare_mirrors(kind, local, remote, at=at, stale_after=stale_after)
+        if placements:
+            merged = findings + compare_placements(placements, remote)
+            findings = tuple(sorted(merged, key=lambda each: (each.legacy_id, str(each.kind))))
         report = cls(
             id=report_id,
             kind=kind,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from platform_core.customers.ports import CompanyRepository
 from platform_core.legacy.assignments import (
     Asset,
     Device,
@@ -318,6 +319,12 @@ class LegacyUnitOfWork(InventoryUnitOfWork, Protocol):
 
     @property
     def sync_reports(self) -> SyncReportRepository: ...
+
+    @property
+    def companies(self) -> CompanyRepository:
+        """The platform's companies: assignment windows name them, the legacy system names
+        their mirrors."""
+        ...
 
 
 class LegacyDeps(ServiceDeps, Protocol):

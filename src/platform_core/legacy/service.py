@@ -8,10 +8,12 @@ from typing import Protocol, TypeVar
 
 import attrs
 
+from platform_core.legacy.assignments import AssignmentKind, Device, DeviceStatus
 from platform_core.legacy.model import (
     AssetMirror,
     CompanyMirror,
     DeviceMirror,
+    DevicePlacement,
     Mirror,
     MirrorKind,
     SyncReport,
@@ -171,6 +173,7 @@ async def detect_drift(deps: LegacyDeps, command: DetectDrift) -> SyncReport:
     at = deps.clock.now()
     async with deps.uow() as uow:
         local = await _local_mirrors(uow, command.kind)
+        placements = await _placements(uow) if command.kind is MirrorKind.DEVICE else []
         report, events = SyncReport.generate(
             deps.ids.new_id("syn"),
             command.kind,
@@ -178,6 +181,7 @@ async def detect_drift(deps: LegacyDeps, command: DetectDrift) -> SyncReport:
             remote,
             at=at,
             stale_after=timedelta(seconds=command.stale_after_seconds),
+            placements=placements,
         )
         stored = await uow.sync_reports.add(report)
         await uow.events.record(events, correlation_id)
@@ -201,6 +205,34 @@ async def _fetch_all(deps: LegacyDeps, kind: MirrorKind, correlation_id: str) ->
             devices = await bridge.list_devices(correlation_id=correlation_id)
             at = deps.clock.now()
             return [DeviceMirror.from_record(record, at) for record in devices]
+
+
+PLACEMENT_PAGE = 500
+
+
+async def _placements(uow: LegacyUnitOfWork) -> list[DevicePlacement]:
+    """Where the assignment history puts each active device now, in legacy ids."""
+    placements = []
+    offset = 0
+    while page := await uow.devices.listing(
+        status=DeviceStatus.ACTIVE, limit=PLACEMENT_PAGE, offset=offset
+    ):
+        for device in page:
+            placements.append(await _placement(uow, device))
+        offset += PLACEMENT_PAGE
+    return placements
+
+
+async def _placement(uow: LegacyUnitOfWork, device: Device) -> DevicePlacement:
+    company = asset = None
+    for window in await uow.device_assignments.for_device(device.id):
+        if window.valid_to is not None:
+            continue
+        if window.kind is AssignmentKind.COMPANY:
+            company = (await uow.companies.get(window.holder_id)).company_mirror_id
+        else:
+            asset = (await uow.assets.get(window.holder_id)).legacy_id
+    return DevicePlacement(device.legacy_id, company, asset)
 
 
 async def _local_mirrors(uow: LegacyUnitOfWork, kind: MirrorKind) -> Sequence[Mirror]:

@@ -9,6 +9,8 @@ import attrs
 from adapters.clock import FixedClock
 from adapters.ids import SequentialIdGenerator
 from adapters.legacy.fake import FakeLegacyBridge
+from adapters.persistence.memory.customers import CustomersTables
+from adapters.persistence.memory.devices import DevicesTables
 from adapters.persistence.memory.legacy import LegacyTables
 from adapters.persistence.memory.store import InMemoryDatabase
 from adapters.persistence.memory.uow import InMemoryUnitOfWorkBase
@@ -16,7 +18,7 @@ from adapters.persistence.memory.uow import InMemoryUnitOfWorkBase
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-class LegacyUoW(LegacyTables, InMemoryUnitOfWorkBase):
+class LegacyUoW(LegacyTables, DevicesTables, CustomersTables, InMemoryUnitOfWorkBase):
     pass
 
 

@@ -147,6 +147,7 @@ def test_report_counts_findings_and_announces_drift() -> None:
         "missing_in_legacy": 1,
         "mismatched": 1,
         "stale": 0,
+        "assignment_mismatched": 0,
     }
     assert (report.local_count, report.remote_count, report.stale_after_seconds) == (2, 2, 86400)
     assert [event.type for event in events] == [LegacyEvent.DRIFT_DETECTED]

@@ -163,7 +163,7 @@ class CourierChanges:
     stale_after_days: int | None = None
     webhook_auth: WebhookAuth | None = None
     webhook_header: str | None = None
-    metadata: Mapping[str, str] | None = None
+    metadata: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     active: bool | None = None
 
 

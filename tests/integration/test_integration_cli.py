@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from api_stack import Stack, running_stack
+from api_stack import Stack, eventually, running_stack
 from integration_support import settings_for
 
 from entrypoints.cli.courier import simulate
@@ -75,9 +75,15 @@ async def test_simulate_courier_replays_through_the_webhook(stack: Stack) -> Non
         simulate, stack.base_url, shipment["tracking_number"], "simulator", 24
     )
     assert status == 0
+
+    async def all_scans() -> dict[str, Any] | None:
+        # Webhooks are processed on the shipments queue, after the 202.
+        events: dict[str, Any] = await stack.call("GET", f"/v1/shipments/{shipment['id']}/events")
+        return events if len(events["items"]) == 5 else None
+
+    tracking = await eventually(all_scans, "the five scans")
     shown: dict[str, Any] = await stack.call("GET", f"/v1/shipments/{shipment['id']}")
     assert shown["status"] == "delivered"
-    tracking = await stack.call("GET", f"/v1/shipments/{shipment['id']}/events")
     codes = [event["raw_code"] for event in tracking["items"]]
     assert sorted(codes) == sorted(["LC", "IT", "IT", "OD", "DL"])
     assert len({(e["raw_code"], e["occurred_at"]) for e in tracking["items"]}) == len(codes)

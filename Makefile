@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Only paths that exist: git keeps no empty folder, so bench/ may be absent in a fresh clone.
 LINT_PATHS := $(wildcard src tests bench scripts)
-BENCHES := $(sort $(wildcard bench/*.py))
+# bench/benchlib.py is what the scripts share, not a benchmark.
+BENCHES := $(sort $(filter-out bench/benchlib.py,$(wildcard bench/*.py)))
 
 .DEFAULT_GOAL := help
 .PHONY: help install lint format test bench docs run demo services constraints

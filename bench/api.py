@@ -21,17 +21,12 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
-import select
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -40,20 +35,28 @@ import psycopg
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from adapters.persistence.sql.migrate import upgrade
-
-ADMIN_URL = os.environ.get(
-    "PLATFORM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from benchlib import (
+    ADMIN_KEY,
+    ADMIN_URL,
+    RATE_LIMIT_PER_MINUTE,
+    START_TIMEOUT_S,
+    Route,
+    Server,
+    Tally,
+    client_loop,
+    finish,
+    http_client,
+    launched,
+    libpq,
+    machine_cpu_s,
+    percentiles,
+    process_cpu_s,
+    scratch_database,
+    server_env,
 )
-LAUNCHER = Path(__file__).resolve().parent / "servers" / "serve.py"
-ADMIN_KEY = "pck_bench_" + secrets.token_urlsafe(24)
-# High enough that the rate limit never answers 429 during the load; it is still counted.
-RATE_LIMIT_PER_MINUTE = 10_000_000
+
 # One line of each price source: agreement (GW-100), regional (PRB-200), global (MNT-KIT).
 ORDER_LINES = [("GW-100", 2), ("PRB-200", 3), ("MNT-KIT", 2)]
-START_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 20.0
-REQUEST_TIMEOUT_S = 30.0
 MAX_ERROR_SAMPLES = 5
 
 
@@ -75,84 +78,14 @@ QUICK = Sizes(clients=32, requests=5, warm_up=2, rounds=1, cap_s=5.0)
 # -- servers --------------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Server:
-    """A started server process and what it announced."""
-
-    label: str
-    process: subprocess.Popen[bytes]
-    base_url: str
-    http: str
-    seeded: dict[str, Any] | None
-    pg_database: str | None  # the PostgreSQL database it works in, if any
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A new database next to ADMIN_URL's, migrated to head, dropped afterwards (also on error)."""
-    name = f"bench_api_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq(ADMIN_URL), autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            upgrade(url)
-            yield url
-        finally:
-            # FORCE: a server that did not stop in time must not keep the database alive.
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def platform_env(database_url: str) -> dict[str, str]:
-    """The environment of a platform server: this one's, minus any PLATFORM_*/STRIPE_* setting
-    of the shell (the figures must not depend on it), plus the bench's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "STRIPE_"))}
-    return env | {
-        "PLATFORM_DATABASE_URL": database_url,
-        "PLATFORM_QUEUE_URL": "inline://",
-        "PLATFORM_BOOTSTRAP_API_KEY": ADMIN_KEY,
-        "PLATFORM_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
-    }
-
-
 @contextlib.contextmanager
 def started(
     label: str, args: list[str], env: dict[str, str] | None = None, pg_database: str | None = None
 ) -> Iterator[Server]:
-    """Run the launcher; yield once the server answers; stop it (stdin closed, then SIGTERM,
-    then SIGKILL) on the way out, also on error."""
-    process = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        announced = _announcement(process, label)
-        server = Server(
-            label,
-            process,
-            f"http://127.0.0.1:{announced['port']}",
-            announced["http"],
-            announced.get("seeded"),
-            pg_database,
-        )
+    """The launcher with `args`, yielded once the server answers; stopped on the way out."""
+    with launched(label, args, env, pg_database=pg_database) as server:
         _wait_until_answering(server, "/health" if server.seeded is not None else "/")
         yield server
-    finally:
-        _stop(process)
-
-
-def _announcement(process: subprocess.Popen[bytes], label: str) -> dict[str, Any]:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
-    line = process.stdout.readline() if ready else b""
-    if not line:
-        raise RuntimeError(f"{label}: the server did not start (exit code {process.poll()})")
-    return dict(json.loads(line))
 
 
 def _wait_until_answering(server: Server, path: str) -> None:
@@ -167,46 +100,7 @@ def _wait_until_answering(server: Server, path: str) -> None:
             time.sleep(0.1)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.stdin is not None:
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-    try:
-        process.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 # -- CPU accounting (Linux /proc; '?' elsewhere) --------------------------------------------------
-
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process, all its threads (fields 14 and 15 of stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def machine_cpu_s() -> tuple[float, float] | None:
-    """(busy, total) CPU seconds of the whole machine since boot, all CPUs."""
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()
-    except OSError:
-        return None
-    ticks = [int(value) for value in first[1:9]]  # user nice system idle iowait irq softirq steal
-    idle = ticks[3] + ticks[4]
-    return (sum(ticks) - idle) / TICKS, sum(ticks) / TICKS
 
 
 @attrs.frozen
@@ -293,30 +187,6 @@ class CpuMeter:
 
 # -- load -----------------------------------------------------------------------------------------
 
-Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
-
-
-@attrs.frozen
-class Route:
-    """One measured route of one server; `send` makes the n-th request of a phase."""
-
-    name: str
-    server: Server
-    send: Send
-    expected: int
-
-
-@attrs.define
-class Tally:
-    latencies_ms: list[float] = attrs.Factory(list)
-    errors: int = 0
-    samples: list[str] = attrs.Factory(list)
-
-    def fail(self, what: str) -> None:
-        self.errors += 1
-        if len(self.samples) < MAX_ERROR_SAMPLES:
-            self.samples.append(what)
-
 
 @attrs.frozen
 class Phase:
@@ -338,36 +208,18 @@ class Phase:
         return self.done / self.seconds if self.seconds else 0.0
 
 
-async def client_loop(
-    client: httpx.AsyncClient, route: Route, first: int, count: int, deadline: float, tally: Tally
-) -> None:
-    for n in range(first, first + count):
-        if time.perf_counter() >= deadline:
-            return
-        began = time.perf_counter()
-        try:
-            response = await route.send(client, n)
-        except httpx.HTTPError as error:
-            tally.fail(f"{type(error).__name__}: {error}")
-            continue
-        if response.status_code != route.expected:
-            tally.fail(f"{response.status_code} {response.text[:200]}")
-            continue
-        tally.latencies_ms.append((time.perf_counter() - began) * 1000)
-
-
 async def run_phase(
     route: Route, clients: list[httpx.AsyncClient], count: int, cap_s: float, meter: CpuMeter
 ) -> Phase:
     """Every client sends `count` requests back to back, all clients at once, until done or
     `cap_s` has passed; requests/s is what succeeded over the wall time of the phase."""
-    tally = Tally()
+    tally = Tally(MAX_ERROR_SAMPLES)
     before = meter.mark(route.server)
     began = time.perf_counter()
     deadline = began + cap_s
     await asyncio.gather(
         *(
-            client_loop(client, route, i * count, count, deadline, tally)
+            client_loop(client, route, range(i * count, (i + 1) * count), deadline, tally)
             for i, client in enumerate(clients)
         )
     )
@@ -377,15 +229,9 @@ async def run_phase(
     return Phase(planned, tally.latencies_ms, tally.errors, tally.samples, seconds, cpu)
 
 
-def http_client(server: Server) -> httpx.AsyncClient:
-    """One connection per client, kept alive between its requests."""
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"} if server.seeded is not None else {}
-    return httpx.AsyncClient(
-        base_url=server.base_url,
-        headers=headers,
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        timeout=REQUEST_TIMEOUT_S,
-    )
+def admin_headers(server: Server) -> dict[str, str]:
+    """The admin key for the platform API; nothing for the hello-world app."""
+    return {"Authorization": f"Bearer {ADMIN_KEY}"} if server.seeded is not None else {}
 
 
 def order_body(seeded: dict[str, Any]) -> bytes:
@@ -474,7 +320,8 @@ async def measure(
         pools: dict[str, list[httpx.AsyncClient]] = {}
         for server in [hello, *platforms]:
             pools[server.label] = [
-                await stack.enter_async_context(http_client(server)) for _ in range(sizes.clients)
+                await stack.enter_async_context(http_client(server, admin_headers(server)))
+                for _ in range(sizes.clients)
             ]
         routes = [hello_route(hello)]
         for server in platforms:
@@ -491,14 +338,6 @@ async def measure(
                 phases[route.name].append(phase)
                 print_phase(route.name, phase)
         return phases
-
-
-def percentiles(latencies_ms: list[float]) -> tuple[float, float, float]:
-    if len(latencies_ms) < 2:
-        only = latencies_ms[0] if latencies_ms else float("nan")
-        return only, only, only
-    cuts = statistics.quantiles(latencies_ms, n=100, method="inclusive")
-    return cuts[49], cuts[94], cuts[98]
 
 
 def print_phase(name: str, phase: Phase) -> None:
@@ -640,7 +479,7 @@ def main() -> None:
         sizes = attrs.evolve(sizes, requests=max(1, args.requests))
     began = time.perf_counter()
     with contextlib.ExitStack() as stack:
-        url = stack.enter_context(scratch_database())
+        url = stack.enter_context(scratch_database("bench_api_"))
         admin = stack.enter_context(psycopg.connect(libpq(ADMIN_URL), autocommit=True))
         hello = stack.enter_context(started("hello-world", ["hello"]))
         platforms = [
@@ -648,7 +487,7 @@ def main() -> None:
                 started(
                     "postgresql",
                     ["platform", "--seed"],
-                    platform_env(url),
+                    server_env(url),
                     pg_database=make_url(url).database,
                 )
             )
@@ -658,19 +497,14 @@ def main() -> None:
             sqlite_url = f"sqlite+aiosqlite:///{folder}/platform-core.db"
             platforms.append(
                 stack.enter_context(
-                    started(
-                        "sqlite (embedded)", ["platform", "--seed"], env=platform_env(sqlite_url)
-                    )
+                    started("sqlite (embedded)", ["platform", "--seed"], env=server_env(sqlite_url))
                 )
             )
         describe(sizes, hello, url, not args.no_sqlite, admin)
         hello_name = hello_route(hello).name
         phases = asyncio.run(measure(hello, platforms, sizes, CpuMeter(admin)))
     failed = summary(phases, hello_name)
-    print(f"\n(total {time.perf_counter() - began:.0f} s)")
-    if failed:
-        print(f"{failed} request(s) failed", file=sys.stderr)
-        sys.exit(1)
+    finish(began, failed)
 
 
 if __name__ == "__main__":

@@ -24,29 +24,37 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
 import attrs
 import httpx
 import psycopg
-import redis.asyncio as aioredis
 from sqlalchemy.engine import make_url
 
 from adapters.legacy.fake import FakeLegacyBridge
 from adapters.legacy.http import BreakerState, Outcome, RedisBreakerStore, wire
-from adapters.persistence.sql.migrate import upgrade
 from adapters.queues.inline import InlineJobQueue
+from benchlib import (
+    REDIS_URL,
+    child,
+    finish,
+    forget_namespace,
+    libpq,
+    scratch_database,
+    until,
+    worker,
+    worker_env,
+)
 from entrypoints.bootstrap import Platform, Settings, bootstrap
 from platform_core.automation.service import (
+    AUTOMATION_QUEUE,
     CreateStep,
     UpdateScenarioConfig,
     create_step,
@@ -55,32 +63,15 @@ from platform_core.automation.service import (
 from platform_core.legacy.ports import InstallChannel, ProvisionDevice
 from platform_core.shared.scenarios import AutomationScenario
 
-ADMIN_URL = os.environ.get(
-    "PLATFORM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("PLATFORM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SCENARIO = AutomationScenario.SENSOR_VENDOR_FIRST_TIME
 OPERATION = "provision_device"
 WORKER_CONCURRENCY = 5  # the automation queue's default (adapters/queues/options.py)
-START_TIMEOUT_S = 30.0
-RUN_TIMEOUT_S = 60.0
 POLL_S = 0.02  # the breaker's state, in Redis: cheap to read
 DB_POLL_S = 0.2  # progress, in PostgreSQL: the figures come from the steps' own timestamps
 # The outage: a short reset so the run shows probes and the recovery within seconds.
 BREAKER_THRESHOLD = 5
 BREAKER_RESET_S = 3
 OUTAGE_HOLD_S = 7.0
-
-# One worker process on the automation queue only; SIGTERM stops it gracefully.
-WORKER_SCRIPT = """
-import asyncio, logging
-from entrypoints.bootstrap import Settings
-from entrypoints.worker.process import WorkerOptions, run_worker
-logging.basicConfig(level=logging.WARNING)
-logging.getLogger("platform_core.worker").setLevel(logging.INFO)  # its start line
-options = WorkerOptions(queues=("automation",), cron=False, relay=False)
-asyncio.run(run_worker(Settings.from_env(), options))
-"""
 
 
 @attrs.frozen
@@ -110,45 +101,10 @@ class Rate:
 # -- services ----------------------------------------------------------------------------------
 
 
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A new database next to ADMIN_URL's, migrated to head, dropped afterwards."""
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq(ADMIN_URL), autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            upgrade(url)
-            yield url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def child(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A process of ours, stopped with SIGTERM (then killed) at the end; output in `log`."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=START_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -161,7 +117,7 @@ async def legacy_server(logs: Path) -> AsyncIterator[str]:
     url = f"http://127.0.0.1:{port}"
     with child(command, dict(os.environ), logs / "legacy.log"):
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
-            await until(lambda: _answers(client), "the legacy server to answer", logs)
+            await until(lambda: _answers(client), "the legacy server to answer", logs, POLL_S)
         yield url
 
 
@@ -172,58 +128,13 @@ async def _answers(client: httpx.AsyncClient) -> bool:
         return False
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PLATFORM_DATABASE_URL": settings.database_url,
-        "PLATFORM_MIGRATE_ON_START": "false",
-        "PLATFORM_QUEUE_URL": settings.queue_url,
-        "PLATFORM_QUEUE_NAMESPACE": settings.queue_namespace,
+def legacy_worker_env(settings: Settings) -> dict[str, str]:
+    """A worker's environment, with the legacy server over HTTP and its breaker."""
+    return worker_env(settings) | {
         "PLATFORM_LEGACY_URL": settings.legacy_url or "",
         "PLATFORM_LEGACY_BREAKER_THRESHOLD": str(settings.legacy_breaker_threshold),
         "PLATFORM_LEGACY_BREAKER_RESET_SECONDS": str(settings.legacy_breaker_reset_seconds),
     }
-
-
-@contextlib.asynccontextmanager
-async def worker(settings: Settings, logs: Path, name: str) -> AsyncIterator[None]:
-    """A worker process, yielded once it has started working (its start line is logged)."""
-    log = logs / f"{name}.log"
-    with child([sys.executable, "-c", WORKER_SCRIPT], worker_env(settings), log):
-
-        async def started() -> bool:
-            return "worker: " in log_tails(logs).get(log.name, "")
-
-        await until(started, f"the {name} process to start", logs, DB_POLL_S)
-        yield
-
-
-async def forget_namespace(namespace: str) -> None:
-    """Delete this run's queue, job and breaker keys (and nothing else)."""
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"*{namespace}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-def log_tails(logs: Path) -> dict[str, str]:
-    """The end of each child process's output, for a failure report."""
-    return {path.name: path.read_text(errors="replace")[-2000:] for path in logs.glob("*.log")}
-
-
-async def until(
-    check: Callable[[], Awaitable[bool]], what: str, logs: Path, poll: float = POLL_S
-) -> float:
-    """Poll `check` until it holds (bounded); the monotonic time it first held."""
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not await check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}; logs: {log_tails(logs)}")
-        await asyncio.sleep(poll)
-    return time.monotonic()
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -271,23 +182,6 @@ async def batch_state(url: str, batch: str) -> BatchState:
         row = await (await db.execute(query, (f"shp_{batch}_%",))).fetchone()
     assert row is not None
     return BatchState(int(row[0]), row[1], row[2], int(row[3]))
-
-
-async def configure(
-    platform: Platform,
-    *,
-    max_attempts: int | None = None,
-    retry_delay_seconds: int | None = None,
-    timeout_seconds: int | None = None,
-) -> None:
-    """Change the scenario's config for this run (None keeps a setting)."""
-    command = UpdateScenarioConfig(
-        scenario=SCENARIO,
-        max_attempts=max_attempts,
-        retry_delay_seconds=retry_delay_seconds,
-        timeout_seconds=timeout_seconds,
-    )
-    await update_scenario_config(platform.deps, command)
 
 
 # -- 1. the legacy server alone ----------------------------------------------------------------
@@ -377,7 +271,7 @@ async def saq_run(database_url: str, legacy_url: str, steps: int, logs: Path) ->
         async def drained() -> bool:
             return (await batch_state(database_url, batch)).succeeded == steps
 
-        async with worker(settings, logs, "worker"):
+        async with worker(AUTOMATION_QUEUE, legacy_worker_env(settings), logs):
             await until(drained, f"{steps} steps through the SAQ worker", logs, DB_POLL_S)
         state = await batch_state(database_url, batch)
     finally:
@@ -419,9 +313,11 @@ async def outage_run(database_url: str, legacy_url: str, steps: int, logs: Path)
     assert isinstance(store, RedisBreakerStore)
     try:
         # Retries every second, and enough of them to outlast the outage.
-        await configure(platform, max_attempts=100, retry_delay_seconds=1)
+        command = UpdateScenarioConfig(scenario=SCENARIO, max_attempts=100, retry_delay_seconds=1)
+        await update_scenario_config(platform.deps, command)
         control = httpx.AsyncClient(base_url=legacy_url, timeout=10)
-        async with control, worker(settings, logs, "outage-worker"):
+        env = legacy_worker_env(settings)
+        async with control, worker(AUTOMATION_QUEUE, env, logs, "outage-worker"):
             return await _outage(platform, store, control, database_url, steps, logs)
     finally:
         await platform.close()
@@ -444,7 +340,7 @@ async def _outage(
     async def state_is(wanted: BreakerState) -> bool:
         return (await store.snapshot()).state is wanted
 
-    opened = await until(lambda: state_is(BreakerState.OPEN), "the breaker to open", logs)
+    opened = await until(lambda: state_is(BreakerState.OPEN), "the breaker to open", logs, POLL_S)
     at_open = await store.snapshot()
     requests_at_open = await server_requests(control)
     await asyncio.sleep(OUTAGE_HOLD_S)  # the outage goes on: probes fail, calls are rejected
@@ -456,7 +352,9 @@ async def _outage(
     async def all_done() -> bool:
         return (await batch_state(database_url, batch)).succeeded == steps
 
-    closed = await until(lambda: state_is(BreakerState.CLOSED), "the breaker to close", logs)
+    closed = await until(
+        lambda: state_is(BreakerState.CLOSED), "the breaker to close", logs, POLL_S
+    )
     done = await until(all_done, "every step after the outage", logs, DB_POLL_S)
     final = await batch_state(database_url, batch)
     return Outage(
@@ -530,7 +428,7 @@ def main() -> None:
     args = parser.parse_args()
     began = time.perf_counter()
     asyncio.run(run(QUICK if args.quick else FULL))
-    print(f"\n(total {time.perf_counter() - began:.0f} s)")
+    finish(began)
 
 
 if __name__ == "__main__":

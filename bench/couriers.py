@@ -33,15 +33,11 @@ import itertools
 import json
 import os
 import secrets
-import select
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +45,6 @@ from typing import Any
 import attrs
 import httpx
 import psycopg
-import redis.asyncio as aioredis
 from defusedxml import ElementTree as SafeElementTree
 from sqlalchemy.engine import make_url
 
@@ -59,8 +54,27 @@ from adapters.couriers.dhl.express_parser import parse_mydhl, parse_xmlpi
 from adapters.couriers.dhl.unified_parser import parse_webhook as parse_dhl_unified
 from adapters.couriers.tracking_numbers import TrackingNumberRules
 from adapters.couriers.usps.parser import parse_webhook as parse_usps
-from adapters.persistence.sql.migrate import upgrade
 from adapters.queues.inline import InlineJobQueue
+from benchlib import (
+    ADMIN_KEY,
+    REDIS_URL,
+    Route,
+    Server,
+    Tally,
+    client_loop,
+    finish,
+    forget_namespace,
+    http_client,
+    launched,
+    libpq,
+    percentiles,
+    process_cpu_s,
+    scratch_database,
+    server_env,
+    until,
+    worker,
+    worker_env,
+)
 from entrypoints.bootstrap import Platform, Settings, bootstrap
 from platform_core.fulfillment.couriers import PROCESS_WEBHOOK_JOB, SHIPMENTS_QUEUE
 from platform_core.fulfillment.model import AddressSnapshot, Allocation, CourierWebhook
@@ -74,26 +88,13 @@ from platform_core.fulfillment.service import (
     mark_shipment_ready,
 )
 
-ADMIN_URL = os.environ.get(
-    "PLATFORM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("PLATFORM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCHER = ROOT / "bench" / "servers" / "serve.py"
 FIXTURES = ROOT / "tests" / "fixtures" / "couriers"
 USPS_BODY = (FIXTURES / "usps" / "tracking_v3_response_delivered.json").read_bytes()
 USPS_NUMBER = b"9400109104250532908587"  # the fixture's number, replaced per request
 USPS_SCANS = 12
-ADMIN_KEY = "pck_bench_" + secrets.token_urlsafe(24)
 WEBHOOK_SECRET = "usps-bench-" + secrets.token_hex(16)
 SIGNATURE_HEADER = "X-USPS-Signature"
-# High enough that the rate limit never answers 429 during the load; it is still counted.
-RATE_LIMIT_PER_MINUTE = 10_000_000
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 20.0
-RUN_TIMEOUT_S = 120.0
-REQUEST_TIMEOUT_S = 30.0
-DB_POLL_S = 0.1
 MAX_ERROR_SAMPLES = 3
 SHIPMENTS_CONCURRENCY = 10  # the shipments queue's default (platform_core.jobs.model)
 DESTINATION = AddressSnapshot(
@@ -104,17 +105,6 @@ DESTINATION = AddressSnapshot(
     postal_code="M5J 2N8",
     country="CA",
 )
-
-# One worker process on the shipments queue only; SIGTERM stops it gracefully.
-WORKER_SCRIPT = """
-import asyncio, logging
-from entrypoints.bootstrap import Settings
-from entrypoints.worker.process import WorkerOptions, run_worker
-logging.basicConfig(level=logging.WARNING)
-logging.getLogger("platform_core.worker").setLevel(logging.INFO)  # its start line
-options = WorkerOptions(queues=("shipments",), cron=False, relay=False)
-asyncio.run(run_worker(Settings.from_env(), options))
-"""
 
 
 @attrs.frozen
@@ -131,123 +121,15 @@ FULL = Sizes(clients=16, cap_s=5.0, warm_up_s=1.0, rounds=3, webhooks=300, parse
 QUICK = Sizes(clients=16, cap_s=1.0, warm_up_s=0.3, rounds=1, webhooks=30, parses=200)
 
 
-# -- services ------------------------------------------------------------------------------------
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A new database next to ADMIN_URL's, migrated to head, dropped afterwards."""
-    name = f"bench_couriers_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq(ADMIN_URL), autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            upgrade(url)
-            yield url
-        finally:
-            # FORCE: a server that did not stop in time must not keep the database alive.
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def forget_namespace(namespace: str) -> None:
-    """Delete this run's queue and job keys (and nothing else)."""
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"*{namespace}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-def log_tails(logs: Path) -> dict[str, str]:
-    """The end of each child process's output, for a failure report."""
-    return {path.name: path.read_text(errors="replace")[-2000:] for path in logs.glob("*.log")}
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, logs: Path) -> None:
-    """Poll `check` until it holds, or give up after RUN_TIMEOUT_S with the logs."""
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while not await check():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}; logs: {log_tails(logs)}")
-        await asyncio.sleep(DB_POLL_S)
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux /proc; None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # -- the API servers -----------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Server:
-    label: str
-    process: subprocess.Popen[bytes]
-    base_url: str
-
-
-def server_env(database_url: str, queue_url: str, namespace: str) -> dict[str, str]:
-    """This environment minus any PLATFORM_*/STRIPE_* setting of the shell, plus the bench's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "STRIPE_"))}
-    return env | {
-        "PLATFORM_DATABASE_URL": database_url,
-        "PLATFORM_QUEUE_URL": queue_url,
-        "PLATFORM_QUEUE_NAMESPACE": namespace,
-        "PLATFORM_BOOTSTRAP_API_KEY": ADMIN_KEY,
-        "PLATFORM_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
-    }
 
 
 @contextlib.contextmanager
 def started(label: str, env: dict[str, str], logs: Path) -> Iterator[Server]:
-    """The platform API under uvicorn in its own process (bench/servers/serve.py); stopped by
-    closing its stdin, then SIGTERM, then SIGKILL, also on error."""
-    log = (logs / f"server-{label.split()[0]}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, str(LAUNCHER), "platform"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
-        line = process.stdout.readline() if ready else b""
-        if not line:
-            raise SystemExit(f"{label}: the server did not start; logs: {log_tails(logs)}")
-        yield Server(label, process, f"http://127.0.0.1:{json.loads(line)['port']}")
-    finally:
-        _stop(process)
-        log.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.stdin is not None:
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-    try:
-        process.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
+    """The platform API under uvicorn in its own process (bench/servers/serve.py), its stderr
+    in `logs`; stopped on the way out, also on error."""
+    with launched(label, ["platform"], env, logs / f"server-{label.split()[0]}.log") as server:
+        yield server
 
 
 async def configure_usps(server: Server, logs: Path) -> None:
@@ -272,29 +154,8 @@ async def configure_usps(server: Server, logs: Path) -> None:
 
 # -- 1. intake -----------------------------------------------------------------------------------
 
-Send = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 # Tracking numbers for the intake, unique across the run: no delivery dedupes another.
 INTAKE_NUMBERS = itertools.count(1)
-
-
-@attrs.frozen
-class Route:
-    name: str
-    server: Server
-    send: Send
-    expected: int
-
-
-@attrs.define
-class Tally:
-    latencies_ms: list[float] = attrs.Factory(list)
-    errors: int = 0
-    samples: list[str] = attrs.Factory(list)
-
-    def fail(self, what: str) -> None:
-        self.errors += 1
-        if len(self.samples) < MAX_ERROR_SAMPLES:
-            self.samples.append(what)
 
 
 @attrs.frozen
@@ -319,10 +180,10 @@ def signed_usps_body() -> tuple[bytes, dict[str, str]]:
 
 
 def routes_of(server: Server) -> list[Route]:
-    async def health(client: httpx.AsyncClient) -> httpx.Response:
+    async def health(client: httpx.AsyncClient, n: int) -> httpx.Response:
         return await client.get("/health")
 
-    async def webhook(client: httpx.AsyncClient) -> httpx.Response:
+    async def webhook(client: httpx.AsyncClient, n: int) -> httpx.Response:
         body, headers = signed_usps_body()
         return await client.post("/v1/webhooks/couriers/usps", content=body, headers=headers)
 
@@ -332,43 +193,20 @@ def routes_of(server: Server) -> list[Route]:
     ]
 
 
-async def client_loop(
-    client: httpx.AsyncClient, route: Route, deadline: float, tally: Tally
-) -> None:
-    while time.perf_counter() < deadline:
-        began = time.perf_counter()
-        try:
-            response = await route.send(client)
-        except httpx.HTTPError as error:
-            tally.fail(f"{type(error).__name__}: {error}")
-            continue
-        if response.status_code != route.expected:
-            tally.fail(f"{response.status_code} {response.text[:200]}")
-            continue
-        tally.latencies_ms.append((time.perf_counter() - began) * 1000)
-
-
 async def run_phase(route: Route, clients: list[httpx.AsyncClient], cap_s: float) -> Phase:
     """Every client sends requests back to back until `cap_s` has passed; requests/s is what
     succeeded over the wall time of the phase."""
-    tally = Tally()
+    tally = Tally(MAX_ERROR_SAMPLES)
     cpu_before = process_cpu_s(route.server.process.pid)
     began = time.perf_counter()
     deadline = began + cap_s
-    await asyncio.gather(*(client_loop(client, route, deadline, tally) for client in clients))
+    await asyncio.gather(
+        *(client_loop(client, route, itertools.count(), deadline, tally) for client in clients)
+    )
     seconds = time.perf_counter() - began
     cpu_after = process_cpu_s(route.server.process.pid)
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return Phase(tally.latencies_ms, tally.errors, tally.samples, seconds, cpu)
-
-
-def http_client(server: Server) -> httpx.AsyncClient:
-    """One keep-alive connection per client, as a carrier's delivery worker holds one."""
-    return httpx.AsyncClient(
-        base_url=server.base_url,
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        timeout=REQUEST_TIMEOUT_S,
-    )
 
 
 async def measure_intake(servers: list[Server], sizes: Sizes) -> dict[str, list[Phase]]:
@@ -390,14 +228,6 @@ async def measure_intake(servers: list[Server], sizes: Sizes) -> dict[str, list[
                 phases[route.name].append(phase)
                 print_phase(route.name, phase)
         return phases
-
-
-def percentiles(latencies_ms: list[float]) -> tuple[float, float, float]:
-    if len(latencies_ms) < 2:
-        only = latencies_ms[0] if latencies_ms else float("nan")
-        return only, only, only
-    cuts = statistics.quantiles(latencies_ms, n=100, method="inclusive")
-    return cuts[49], cuts[94], cuts[98]
 
 
 def print_phase(name: str, phase: Phase) -> None:
@@ -618,45 +448,6 @@ async def inline_processing(database_url: str, count: int) -> Processing:
     return finished("inline queue in this process (1 job at a time)", state, began, count)
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "STRIPE_"))}
-    return env | {
-        "PLATFORM_DATABASE_URL": settings.database_url,
-        "PLATFORM_MIGRATE_ON_START": "false",
-        "PLATFORM_QUEUE_URL": settings.queue_url,
-        "PLATFORM_QUEUE_NAMESPACE": settings.queue_namespace,
-    }
-
-
-@contextlib.contextmanager
-def child(command: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
-    """A process of ours, stopped with SIGTERM (then killed) at the end; output in `log`."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            yield
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@contextlib.asynccontextmanager
-async def worker(settings: Settings, logs: Path) -> AsyncIterator[None]:
-    """One worker process, yielded once it has logged its start line."""
-    log = logs / "worker.log"
-    with child([sys.executable, "-c", WORKER_SCRIPT], worker_env(settings), log):
-
-        async def started_working() -> bool:
-            return "worker: " in log.read_text(errors="replace")
-
-        await until(started_working, "the worker process to start", logs)
-        yield
-
-
 async def saq_processing(database_url: str, count: int, logs: Path, namespace: str) -> Processing:
     settings = Settings(
         database_url=database_url,
@@ -671,7 +462,7 @@ async def saq_processing(database_url: str, count: int, logs: Path, namespace: s
         async def all_processed() -> bool:
             return (await batch_state(database_url, ids, numbers)).processed == count
 
-        async with worker(settings, logs):
+        async with worker(SHIPMENTS_QUEUE, worker_env(settings), logs):
             began = await enqueue_all(platform, ids)
             await until(all_processed, f"{count} webhooks through the SAQ worker", logs)
     finally:
@@ -753,7 +544,7 @@ def print_parsers(parses: int) -> None:
 async def run(sizes: Sizes, logs: Path) -> int:
     namespace = f"benchcou{uuid.uuid4().hex[:8]}-"
     try:
-        with scratch_database() as url:
+        with scratch_database("bench_couriers_") as url:
             print(
                 f"PostgreSQL scratch database {make_url(url).database}, Redis {REDIS_URL} "
                 f"(namespace {namespace}), {os.cpu_count()} CPUs, load average "
@@ -782,10 +573,7 @@ def main() -> None:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-couriers-") as tmp:
         failed = asyncio.run(run(QUICK if args.quick else FULL, Path(tmp)))
-    print(f"\n(total {time.perf_counter() - began:.0f} s)")
-    if failed:
-        print(f"{failed} request(s) failed", file=sys.stderr)
-        sys.exit(1)
+    finish(began, failed)
 
 
 if __name__ == "__main__":

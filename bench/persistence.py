@@ -15,8 +15,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.ids import UuidIdGenerator
 from adapters.persistence.sql import SqlDatabase
 from adapters.persistence.sql.jobs import SqlJobRunRepository, job_runs
-from adapters.persistence.sql.migrate import upgrade
+from benchlib import finish, libpq, scratch_database
 from entrypoints.bootstrap import Platform, Settings, bootstrap
 from entrypoints.seed import SeededCatalogue, seed_catalogue
 from platform_core.billing.service import (
@@ -57,9 +56,6 @@ from platform_core.orders.service import (
 from platform_core.pricing.model import QuoteLine
 from platform_core.shared.money import Money
 
-ADMIN_URL = os.environ.get(
-    "PLATFORM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 ORDER_LINES = [("GW-100", 2), ("PRB-200", 3), ("MNT-KIT", 2)]
 RAW_STATEMENTS = 2  # INSERT + UPDATE; BEGIN and COMMIT are not counted on either side
 WARM_UP = 10
@@ -121,27 +117,6 @@ class Reads:
     small_ms: float
     large_ms: float
     events: int
-
-
-# -- scratch database ---------------------------------------------------------------------------
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A new database next to ADMIN_URL's, migrated to head, dropped afterwards (also on error)."""
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq(ADMIN_URL), autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-            upgrade(url)
-            yield url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -563,7 +538,7 @@ def main() -> None:
         print(f"PostgreSQL {version[0] if version else '?'} at {make_url(url).host}, "
               f"{os.cpu_count()} CPUs; scratch database {make_url(url).database}")  # fmt: skip
         asyncio.run(run(url, sizes))
-    print(f"\n(total {time.perf_counter() - began:.0f} s)")
+    finish(began)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,12 @@ the server's call log and its /_control endpoints, the way any test of a deploym
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from tests.contract.test_legacy_fake import (
     ACME,
     CORR,
@@ -28,7 +24,7 @@ from tests.contract.test_legacy_fake import (
     LegacyBridgeContract,
     provision,
 )
-from tests.support.network import free_port
+from tests.support.network import free_port, serving
 
 from adapters.clock import FixedClock
 from adapters.legacy.fake.bridge import CallOutcome
@@ -39,28 +35,6 @@ from platform_core.legacy.ports import LegacyBridge
 from platform_core.shared.errors import ExternalServiceError, NotAttempted
 
 BASE = "http://legacy.test"
-WAIT_SECONDS = 30.0
-
-
-@contextlib.asynccontextmanager
-async def serving(app: LegacyServer) -> AsyncIterator[str]:
-    """`app` under uvicorn on 127.0.0.1, in this event loop; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not server.started:
-        assert not task.done(), "uvicorn stopped before listening"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, WAIT_SECONDS)
 
 
 def memory_breaker(clock: FixedClock | None = None, threshold: int = 5) -> CircuitBreaker:

@@ -10,15 +10,14 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 import pytest
-import uvicorn
 from tests.support.network import free_port
+from tests.support.network import serving as serving_app
 
 from adapters.clock import FixedClock
 from adapters.notifications import (
@@ -33,7 +32,6 @@ from platform_core.shared.errors import ValidationError
 
 SECRET = "ops-webhook-secret"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-WAIT_SECONDS = 30.0
 ALERT = Notification(
     subject="Legacy drift: device mirrors disagree",
     body="Drift report syn_1 (device): mismatched 1.",
@@ -82,24 +80,13 @@ class Receiver:
 
 @contextlib.asynccontextmanager
 async def serving(receiver: Receiver) -> AsyncIterator[str]:
-    """`receiver` under uvicorn on 127.0.0.1 in this event loop; yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not server.started:
-        assert not task.done(), "uvicorn stopped before listening"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/ops-hook"
-    finally:
-        receiver.released.set()
-        server.should_exit = True
-        await asyncio.wait_for(task, WAIT_SECONDS)
+    """`receiver` under uvicorn on 127.0.0.1 in this event loop; yields its URL. A stalled
+    request is released first, so the server can stop."""
+    async with serving_app(receiver) as base_url:
+        try:
+            yield f"{base_url}/ops-hook"
+        finally:
+            receiver.released.set()
 
 
 class Sleeps:

@@ -25,10 +25,9 @@ import attrs
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import uvicorn
 from api_stack import Stack, forget_redis_keys, queue_settings, running_stack
 from prometheus_client.parser import text_string_to_metric_families
-from tests.support.network import free_port
+from tests.support.network import serving
 
 from adapters.legacy.fake import FakeLegacyBridge
 from adapters.legacy.http import RedisBreakerStore
@@ -106,33 +105,15 @@ class LegacyService:
         return [call for call in self.server.calls if call.path == PROVISION_PATH]
 
 
-@contextlib.asynccontextmanager
-async def serving(app: LegacyServer) -> AsyncIterator[str]:
-    """`app` under uvicorn on 127.0.0.1 in this event loop; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not server.started:
-        assert not task.done(), "uvicorn stopped before listening"
-        assert time.monotonic() < deadline, "the legacy server did not start"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, WAIT_SECONDS)
-
-
 @pytest.fixture
 async def legacy() -> AsyncIterator[LegacyService]:
     """The fake legacy server, knowing the seeded company (its legacy mirror id)."""
     server = create_legacy_app()
     server.bridge.put(CompanyRecord(COMPANY_MIRROR_ID, "Northwind Sensors Ltd", "active"))
-    async with serving(server) as url, httpx.AsyncClient(base_url=url, timeout=30) as control:
+    async with (
+        serving(server, WAIT_SECONDS) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as control,
+    ):
         yield LegacyService(server, url, control)
         await control.delete("/_control/faults")  # nothing left to hold the shutdown
 

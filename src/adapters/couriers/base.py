@@ -8,7 +8,7 @@ unknown tracking number, bad credentials) or that cannot be read, never a bare K
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
@@ -64,6 +64,19 @@ class CourierPayloadError(CourierAdapterError):
 
     def __init__(self, courier_code: str, message: str) -> None:
         super().__init__(message, {"courier_code": courier_code}, retryable=False)
+
+
+def required_credentials(
+    courier_code: str, credentials: Mapping[str, str], *keys: str
+) -> list[str]:
+    """The values of `keys`, in order, or CourierAuthError naming the missing keys (never any
+    value: credentials stay out of messages and logs)."""
+    missing = [key for key in keys if not credentials.get(key)]
+    if missing:
+        raise CourierAuthError(
+            courier_code, f"{courier_code} credentials lack {', '.join(missing)}"
+        )
+    return [credentials[key] for key in keys]
 
 
 @attrs.frozen

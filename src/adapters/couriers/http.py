@@ -2,14 +2,15 @@
 the carriers' answers turned into the adapter errors of `adapters.couriers.base`.
 
 Every wait (backoff, `Retry-After`, the rate limit) goes through the injected `sleep`, so tests
-run without sleeping and can see each wait.
+run without sleeping and can see each wait. `SingleNumberClient` is what the clients of
+one-number-per-request APIs share.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -21,7 +22,10 @@ from adapters.couriers.base import (
     CourierAuthError,
     CourierRateLimited,
     CourierUnavailable,
+    TrackingNumberNotFound,
+    TrackingResult,
 )
+from platform_core.fulfillment.model import TrackingEvent
 
 Sleep = Callable[[float], Awaitable[None]]
 Auth = httpx.Auth | tuple[str, str] | None
@@ -172,6 +176,38 @@ class CourierHttp:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class SingleNumberClient:
+    """A `CourierClient` for a carrier API that takes one tracking number per request: `track`
+    asks about each number in turn. A subclass says how to ask about one (`_events_of`)."""
+
+    def __init__(self, courier_code: str, http: CourierHttp) -> None:
+        self.courier_code = courier_code
+        self._http = http
+
+    @property
+    def max_batch(self) -> int:
+        return 1
+
+    async def track(self, tracking_numbers: Sequence[str]) -> TrackingResult:
+        """An unknown number goes to `not_found` and the others go on."""
+        result = TrackingResult()
+        for number in tracking_numbers:
+            try:
+                events = await self._events_of(number)
+            except TrackingNumberNotFound:
+                result += TrackingResult(not_found=(number,))
+            else:
+                result += TrackingResult(tuple(events))
+        return result
+
+    async def _events_of(self, number: str) -> Sequence[TrackingEvent]:
+        """The events of one number; TrackingNumberNotFound when the carrier does not know it."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 def retry_after_seconds(value: str | None) -> float | None:

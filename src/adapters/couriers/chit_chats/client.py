@@ -11,9 +11,10 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-from adapters.couriers.base import CourierAuthError, TrackingResult
+from adapters.couriers.base import TrackingNumberNotFound, required_credentials
 from adapters.couriers.chit_chats.parser import load_json, parse_shipment
-from adapters.couriers.http import CourierHttp, HttpPolicy, Sleep
+from adapters.couriers.http import CourierHttp, HttpPolicy, SingleNumberClient, Sleep
+from platform_core.fulfillment.model import TrackingEvent
 from platform_core.shared.errors import ValidationError
 
 DEFAULT_BASE_URL = "https://chitchats.com"
@@ -40,7 +41,7 @@ def requests_per_second(courier_code: str, credentials: Mapping[str, str]) -> fl
     return rate
 
 
-class ChitChatsClient:
+class ChitChatsClient(SingleNumberClient):
     """CourierClient for Chit Chats shipments; tracking numbers are Chit Chats shipment ids."""
 
     def __init__(
@@ -53,43 +54,27 @@ class ChitChatsClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        missing = [key for key in CREDENTIAL_KEYS if not credentials.get(key)]
-        if missing:
-            raise CourierAuthError(
-                courier_code, f"{courier_code} credentials lack {', '.join(missing)}"
-            )
-        self.courier_code = courier_code
-        self._client_id = credentials["client_id"]
+        self._client_id, access_token = required_credentials(
+            courier_code, credentials, *CREDENTIAL_KEYS
+        )
         rate = requests_per_second(courier_code, credentials)
-        self._http = CourierHttp(
+        http = CourierHttp(
             courier_code,
             base_url,
             policy=attrs.evolve(policy or HttpPolicy(), requests_per_second=rate),
             transport=transport,
             sleep=sleep,
-            headers={"Authorization": credentials["access_token"], "Accept": "application/json"},
+            headers={"Authorization": access_token, "Accept": "application/json"},
         )
+        super().__init__(courier_code, http)
 
-    @property
-    def max_batch(self) -> int:
-        return 1
-
-    async def track(self, tracking_numbers: Sequence[str]) -> TrackingResult:
-        result = TrackingResult()
-        for shipment_id in tracking_numbers:
-            result += await self._track_one(shipment_id)
-        return result
-
-    async def _track_one(self, shipment_id: str) -> TrackingResult:
+    async def _events_of(self, shipment_id: str) -> Sequence[TrackingEvent]:
         path = (
             f"/api/v1/clients/{quote(self._client_id, safe='')}"
             f"/shipments/{quote(shipment_id, safe='')}"
         )
         response = await self._http.request("GET", path)
         if response.status_code == 404:
-            return TrackingResult(not_found=(shipment_id,))
+            raise TrackingNumberNotFound(self.courier_code, shipment_id)
         document = load_json(self.courier_code, response.content)
-        return TrackingResult(events=tuple(parse_shipment(self.courier_code, document)))
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return parse_shipment(self.courier_code, document)

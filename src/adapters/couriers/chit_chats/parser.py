@@ -14,7 +14,6 @@ time (else the shipment's ``created_at``), so that repeated polls yield the same
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,18 +26,13 @@ from adapters.couriers.chit_chats.mapping import (
     meaning_of_event,
     meaning_of_status,
 )
+
+# Re-exported: callers of `parse_shipment` decode a body with it (the client, tests, bench).
+from adapters.couriers.documents import load_json as load_json
 from platform_core.fulfillment.model import TrackingEvent
 from platform_core.shared.errors import ValidationError
 
 MAX_RAW_CODE_LENGTH = 64
-
-
-def load_json(courier_code: str, body: bytes) -> object:
-    """A response body as JSON, or CourierPayloadError."""
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeError):
-        raise CourierPayloadError(courier_code, f"{courier_code} did not answer JSON") from None
 
 
 def _shipment(courier_code: str, document: object) -> Mapping[str, Any]:

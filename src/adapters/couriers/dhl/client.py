@@ -15,15 +15,11 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters.couriers.base import (
-    CourierAuthError,
-    CourierClient,
-    TrackingNumberNotFound,
-    TrackingResult,
-)
+from adapters.couriers.base import CourierClient, TrackingResult, required_credentials
 from adapters.couriers.dhl.express_parser import parse_mydhl, parse_xmlpi_result
 from adapters.couriers.dhl.unified_parser import parse_unified
-from adapters.couriers.http import CourierHttp, HttpPolicy, Sleep
+from adapters.couriers.http import CourierHttp, HttpPolicy, SingleNumberClient, Sleep
+from platform_core.fulfillment.model import TrackingEvent
 from platform_core.ports.core import Clock
 from platform_core.shared.errors import ValidationError
 
@@ -40,14 +36,7 @@ _XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 API_KINDS = ("unified", "mydhl", "xmlpi")
 
 
-def _required(courier_code: str, credentials: Mapping[str, str], *keys: str) -> list[str]:
-    values = [credentials.get(key) or "" for key in keys]
-    if not all(values):
-        raise CourierAuthError(courier_code, f"DHL credentials need {', '.join(keys)}")
-    return values
-
-
-class DhlUnifiedClient:
+class DhlUnifiedClient(SingleNumberClient):
     """Unified Shipment Tracking: one number per request. Credential: ``api_key``; optional
     metadata ``service`` (``express``, ``parcel-de``, ...) narrows the search."""
 
@@ -61,10 +50,9 @@ class DhlUnifiedClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        (api_key,) = _required(courier_code, credentials, "api_key")
-        self._courier_code = courier_code
+        (api_key,) = required_credentials(courier_code, credentials, "api_key")
         self._service = credentials.get("service") or None
-        self._http = CourierHttp(
+        http = CourierHttp(
             courier_code,
             base_url,
             policy=policy,
@@ -72,34 +60,17 @@ class DhlUnifiedClient:
             sleep=sleep,
             headers={"DHL-API-Key": api_key, "Accept": "application/json"},
         )
+        super().__init__(courier_code, http)
 
-    @property
-    def max_batch(self) -> int:
-        return 1
-
-    async def track(self, tracking_numbers: Sequence[str]) -> TrackingResult:
-        result = TrackingResult()
-        for number in tracking_numbers:
-            result += await self._track_one(number)
-        return result
-
-    async def _track_one(self, number: str) -> TrackingResult:
+    async def _events_of(self, number: str) -> Sequence[TrackingEvent]:
         params = {"trackingNumber": number, "language": "en"}
         if self._service:
             params["service"] = self._service
         response = await self._http.request("GET", "/track/shipments", params=params)
-        try:
-            return TrackingResult(
-                tuple(parse_unified(self._courier_code, response.content, requested=number))
-            )
-        except TrackingNumberNotFound:
-            return TrackingResult(not_found=(number,))
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return parse_unified(self.courier_code, response.content, requested=number)
 
 
-class MyDhlClient:
+class MyDhlClient(SingleNumberClient):
     """MyDHL API tracking, all checkpoints, one number per request. Credentials:
     ``username``, ``password`` (HTTP basic auth)."""
 
@@ -113,10 +84,9 @@ class MyDhlClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        username, password = _required(courier_code, credentials, "username", "password")
-        self._courier_code = courier_code
+        username, password = required_credentials(courier_code, credentials, "username", "password")
         self._auth = httpx.BasicAuth(username, password)
-        self._http = CourierHttp(
+        http = CourierHttp(
             courier_code,
             base_url,
             policy=policy,
@@ -124,33 +94,16 @@ class MyDhlClient:
             sleep=sleep,
             headers={"Accept": "application/json"},
         )
+        super().__init__(courier_code, http)
 
-    @property
-    def max_batch(self) -> int:
-        return 1
-
-    async def track(self, tracking_numbers: Sequence[str]) -> TrackingResult:
-        result = TrackingResult()
-        for number in tracking_numbers:
-            result += await self._track_one(number)
-        return result
-
-    async def _track_one(self, number: str) -> TrackingResult:
+    async def _events_of(self, number: str) -> Sequence[TrackingEvent]:
         response = await self._http.request(
             "GET",
             f"/mydhlapi/shipments/{quote(number, safe='')}/tracking",
             params={"trackingView": "all-checkpoints", "levelOfDetail": "all"},
             auth=self._auth,
         )
-        try:
-            return TrackingResult(
-                tuple(parse_mydhl(self._courier_code, response.content, requested=number))
-            )
-        except TrackingNumberNotFound:
-            return TrackingResult(not_found=(number,))
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return parse_mydhl(self.courier_code, response.content, requested=number)
 
 
 class DhlXmlPiClient:
@@ -168,7 +121,9 @@ class DhlXmlPiClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._site_id, self._password = _required(courier_code, credentials, "site_id", "password")
+        self._site_id, self._password = required_credentials(
+            courier_code, credentials, "site_id", "password"
+        )
         self._courier_code = courier_code
         self._clock = clock
         self._http = CourierHttp(

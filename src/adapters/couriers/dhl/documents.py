@@ -1,12 +1,11 @@
-"""What DHL's JSON APIs (MyDHL, Unified) share: reading the body, their RFC 7807
+"""What DHL's JSON APIs (MyDHL, Unified) share: their answers' shipments list, their RFC 7807
 problem-details errors, and timestamps that may or may not carry a zone."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 from adapters.couriers.base import (
@@ -15,21 +14,25 @@ from adapters.couriers.base import (
     CourierPayloadError,
     TrackingNumberNotFound,
 )
-
-JsonDocument = bytes | str | Mapping[str, Any] | Sequence[Any]
+from adapters.couriers.documents import JsonDocument, load_json
 
 _BLANKS = re.compile(r"\s+")
-_OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?")
 _NUMBER_IN_QUERY = re.compile(r"(?:shipmentTrackingNumber|trackingNumber)=([^&?#\s]+)")
 
 
-def load_json(courier_code: str, document: JsonDocument, api: str) -> Any:
-    if isinstance(document, bytes | str):
-        try:
-            return json.loads(document)
-        except (ValueError, UnicodeDecodeError):
-            raise CourierPayloadError(courier_code, f"{api} answer is not JSON") from None
-    return document
+def shipments_of(
+    courier_code: str, document: JsonDocument, requested: str | None, api: str
+) -> list[Any]:
+    """The ``shipments`` list of a MyDHL or Unified answer; a problem-details body raises the
+    adapter error it stands for (`raise_for_problem`)."""
+    data = load_json(courier_code, document, api)
+    if not isinstance(data, Mapping):
+        raise CourierPayloadError(courier_code, f"{api} answer is not an object")
+    raise_for_problem(courier_code, data, requested, api)
+    shipments = data.get("shipments")
+    if not isinstance(shipments, list):
+        raise CourierPayloadError(courier_code, f"{api} answer has no shipments list")
+    return shipments
 
 
 def raise_for_problem(
@@ -61,23 +64,6 @@ def _number_in(instance: str) -> str | None:
         return match.group(1)
     last = instance.rstrip("/").rsplit("/", 1)[-1]
     return last if last and "?" not in last and "=" not in last else None
-
-
-def offset_zone(value: object) -> timezone | None:
-    """`+01:00`, `-7:00`, `+0530` or `Z` as a zone; None when absent or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.upper() in ("Z", "UTC", "GMT"):
-        return UTC
-    match = _OFFSET.fullmatch(text)
-    if match is None:
-        return None
-    sign, hours, minutes = match.groups()
-    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-    if delta >= timedelta(hours=24):
-        return None
-    return timezone(-delta if sign == "-" else delta)
 
 
 def parse_instant(courier_code: str, text: str, zone: timezone | None, api: str) -> datetime:

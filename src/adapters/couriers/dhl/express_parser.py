@@ -2,8 +2,8 @@
 
 Two formats carry the same checkpoint codes: the MyDHL REST API (JSON, ``{"shipments": [...]}``,
 events newest first) and the legacy XML-PI ``TrackingResponse`` (events oldest first, one
-``AWBInfo`` per waybill). XML is parsed with defusedxml and DTDs forbidden, so entity bombs and
-external entities are refused before anything is expanded.
+``AWBInfo`` per waybill). XML is read by `adapters.couriers.documents.parse_xml`, which refuses
+entity bombs and external entities before anything is expanded.
 
 Time zones: MyDHL events give `date`, `time` and, in newer versions, `GMTOffset`; XML-PI
 `Date` and `Time` have no zone at all. Without an offset the time is taken as UTC (DHL sends
@@ -13,14 +13,9 @@ no other hint; docs/couriers.md says so).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as StdElementTree
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element
-
-# No stubs ship for defusedxml (types-defusedxml is not a dependency yet).
-import defusedxml.ElementTree as SafeElementTree  # type: ignore[import-untyped]
-from defusedxml import DefusedXmlException
 
 from adapters.couriers.base import (
     CourierAdapterError,
@@ -29,15 +24,17 @@ from adapters.couriers.base import (
     TrackingNumberNotFound,
     TrackingResult,
 )
-from adapters.couriers.dhl.documents import (
-    JsonDocument,
-    clean,
-    load_json,
-    offset_zone,
-    parse_instant,
-    raise_for_problem,
-)
+from adapters.couriers.dhl.documents import clean, parse_instant, shipments_of
 from adapters.couriers.dhl.mapping import classify_express
+from adapters.couriers.documents import (
+    JsonDocument,
+    child,
+    child_text,
+    children,
+    local_name,
+    offset_zone,
+    parse_xml,
+)
 from platform_core.fulfillment.model import TrackingEvent
 from platform_core.shared.errors import ValidationError
 
@@ -59,13 +56,7 @@ def parse_mydhl(
 
     A problem-details 404 raises TrackingNumberNotFound (naming `requested` when given),
     401/403 CourierAuthError, other problems CourierAdapterError."""
-    data = load_json(courier_code, document, MYDHL)
-    if not isinstance(data, Mapping):
-        raise CourierPayloadError(courier_code, "MyDHL answer is not an object")
-    raise_for_problem(courier_code, data, requested, MYDHL)
-    shipments = data.get("shipments")
-    if not isinstance(shipments, list):
-        raise CourierPayloadError(courier_code, "MyDHL answer has no shipments list")
+    shipments = shipments_of(courier_code, document, requested, MYDHL)
     try:
         return [event for item in shipments for event in _mydhl_shipment(courier_code, item)]
     except ValidationError as error:
@@ -133,8 +124,8 @@ def parse_xmlpi_result(
 ) -> TrackingResult:
     """Events and unknown waybills of a multi-waybill XML-PI answer: a `requested` number
     without a successful AWBInfo is not found (DHL may leave AWBNumber empty on those)."""
-    root = _parse_xml(courier_code, body)
-    name = _local(root)
+    root = parse_xml(courier_code, body, XMLPI)
+    name = local_name(root)
     if name == "ShipmentTrackingErrorResponse":
         _raise_error_response(courier_code, root)
     if name != "TrackingResponse":
@@ -142,7 +133,7 @@ def parse_xmlpi_result(
     events: list[TrackingEvent] = []
     found: list[str] = []
     missing: list[str] = []
-    for info in _children(root, "AWBInfo"):
+    for info in children(root, "AWBInfo"):
         number, info_events = _awb_info(courier_code, info)
         if info_events is None:
             missing.append(number)
@@ -156,24 +147,12 @@ def parse_xmlpi_result(
     return TrackingResult(tuple(events), tuple(not_found))
 
 
-def _parse_xml(courier_code: str, body: bytes) -> Element:
-    try:
-        root: Element = SafeElementTree.fromstring(body, forbid_dtd=True)
-    except DefusedXmlException as error:
-        raise CourierPayloadError(
-            courier_code, f"refused hostile XML from DHL: {type(error).__name__}"
-        ) from None
-    except (StdElementTree.ParseError, ValueError, UnicodeError):
-        raise CourierPayloadError(courier_code, "DHL XML-PI answer is not XML") from None
-    return root
-
-
 def _raise_error_response(courier_code: str, root: Element) -> None:
     conditions = [
-        (_text(condition, "ConditionCode"), clean(_text(condition, "ConditionData")))
+        (child_text(condition, "ConditionCode"), clean(child_text(condition, "ConditionData")))
         for status in root.iter()
-        if _local(status) == "Status"
-        for condition in _children(status, "Condition")
+        if local_name(status) == "Status"
+        for condition in children(status, "Condition")
     ]
     message = "; ".join(f"{code} {data}".strip() for code, data in conditions) or "failure"
     if any(word in message.lower() for word in _AUTH_WORDS):
@@ -191,13 +170,13 @@ def _raise_error_response(courier_code: str, root: Element) -> None:
 
 def _awb_info(courier_code: str, info: Element) -> tuple[str, list[TrackingEvent] | None]:
     """The waybill number and its events, or None for events when DHL did not find it."""
-    number = _text(info, "AWBNumber")
-    status = _child(info, "Status")
-    action = _text(status, "ActionStatus").lower() if status is not None else ""
+    number = child_text(info, "AWBNumber")
+    status = child(info, "Status")
+    action = child_text(status, "ActionStatus").lower()
     if action != "success":
-        conditions = _children_of(status, "Condition")
-        data = clean(" ".join(_text(condition, "ConditionData") for condition in conditions))
-        codes = {_text(condition, "ConditionCode") for condition in conditions}
+        conditions = children(status, "Condition")
+        data = clean(" ".join(child_text(condition, "ConditionData") for condition in conditions))
+        codes = {child_text(condition, "ConditionCode") for condition in conditions}
         if "no shipment" not in action and _NOT_FOUND_CODE not in codes:
             raise CourierAdapterError(
                 f"DHL XML-PI could not track {number or 'a waybill'}: {action} {data}".strip(),
@@ -208,8 +187,8 @@ def _awb_info(courier_code: str, info: Element) -> tuple[str, list[TrackingEvent
         return number or (match.group(1) if match else ""), None
     if not number:
         raise CourierPayloadError(courier_code, "XML-PI AWBInfo has no AWBNumber")
-    shipment = _child(info, "ShipmentInfo")
-    raw_events = _children_of(shipment, "ShipmentEvent")
+    shipment = child(info, "ShipmentInfo")
+    raw_events = children(shipment, "ShipmentEvent")
     try:
         return number, [_xmlpi_event(courier_code, number, raw) for raw in raw_events]
     except ValidationError as error:
@@ -217,42 +196,21 @@ def _awb_info(courier_code: str, info: Element) -> tuple[str, list[TrackingEvent
 
 
 def _xmlpi_event(courier_code: str, number: str, raw: Element) -> TrackingEvent:
-    service_event = _child(raw, "ServiceEvent")
-    code = _text(service_event, "EventCode") if service_event is not None else ""
-    day, clock_time = _text(raw, "Date"), _text(raw, "Time") or "00:00:00"
+    service_event = child(raw, "ServiceEvent")
+    code = child_text(service_event, "EventCode")
+    day, clock_time = child_text(raw, "Date"), child_text(raw, "Time") or "00:00:00"
     if not code or not day:
         raise CourierPayloadError(courier_code, "XML-PI ShipmentEvent lacks EventCode or Date")
     status, reason = classify_express(code)
-    area = _child(raw, "ServiceArea")
-    location = clean(_text(area, "Description")) if area is not None else ""
+    area = child(raw, "ServiceArea")
+    location = clean(child_text(area, "Description"))
     return TrackingEvent(
         courier_code=courier_code,
         tracking_number=number,
         status=status,
         raw_code=code,
-        raw_text=clean(_text(service_event, "Description")) if service_event is not None else "",
+        raw_text=clean(child_text(service_event, "Description")),
         occurred_at=parse_instant(courier_code, f"{day}T{clock_time}", None, XMLPI),
         location=location or None,
         exception_reason=reason,
     )
-
-
-def _local(element: Element) -> str:
-    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
-
-
-def _child(element: Element, name: str) -> Element | None:
-    return next((child for child in element if _local(child) == name), None)
-
-
-def _children(element: Element, name: str) -> list[Element]:
-    return [child for child in element if _local(child) == name]
-
-
-def _children_of(element: Element | None, name: str) -> list[Element]:
-    return _children(element, name) if element is not None else []
-
-
-def _text(element: Element, name: str) -> str:
-    child = _child(element, name)
-    return (child.text or "").strip() if child is not None else ""

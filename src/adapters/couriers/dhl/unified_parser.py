@@ -11,14 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.couriers.base import CourierPayloadError
-from adapters.couriers.dhl.documents import (
-    JsonDocument,
-    clean,
-    load_json,
-    parse_instant,
-    raise_for_problem,
-)
+from adapters.couriers.dhl.documents import clean, parse_instant, shipments_of
 from adapters.couriers.dhl.mapping import classify_unified
+from adapters.couriers.documents import JsonDocument, load_json
 from platform_core.fulfillment.model import TrackingEvent, TrackingStatus
 from platform_core.shared.errors import ValidationError
 
@@ -31,13 +26,7 @@ def parse_unified(
     """Events of every shipment, in DHL's order (newest first). A shipment without events
     yields its current `status` as one event. A problem-details 404 raises
     TrackingNumberNotFound (naming `requested` when given), 401/403 CourierAuthError."""
-    data = load_json(courier_code, document, UNIFIED)
-    if not isinstance(data, Mapping):
-        raise CourierPayloadError(courier_code, "DHL Unified answer is not an object")
-    raise_for_problem(courier_code, data, requested, UNIFIED)
-    shipments = data.get("shipments")
-    if not isinstance(shipments, list):
-        raise CourierPayloadError(courier_code, "DHL Unified answer has no shipments list")
+    shipments = shipments_of(courier_code, document, requested, UNIFIED)
     try:
         return [event for item in shipments for event in _shipment(courier_code, item)]
     except ValidationError as error:

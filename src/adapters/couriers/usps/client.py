@@ -18,10 +18,12 @@ from adapters.couriers.base import (
     CourierAuthError,
     CourierPayloadError,
     TrackingNumberNotFound,
-    TrackingResult,
+    required_credentials,
 )
-from adapters.couriers.http import CourierHttp, HttpPolicy, Sleep
+from adapters.couriers.documents import load_json
+from adapters.couriers.http import CourierHttp, HttpPolicy, SingleNumberClient, Sleep
 from adapters.couriers.usps.parser import parse_tracking, raise_for_error
+from platform_core.fulfillment.model import TrackingEvent
 from platform_core.ports.core import Clock
 
 DEFAULT_BASE_URL = "https://apis.usps.com"
@@ -36,7 +38,7 @@ TOKEN_MARGIN = timedelta(seconds=60)
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)
 
 
-class UspsClient:
+class UspsClient(SingleNumberClient):
     """A `CourierClient` for USPS. Credential keys: ``client_id``, ``client_secret``."""
 
     def __init__(
@@ -50,50 +52,27 @@ class UspsClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        client_id, client_secret = credentials.get("client_id"), credentials.get("client_secret")
-        if not client_id or not client_secret:
-            raise CourierAuthError(courier_code, "USPS needs client_id and client_secret")
-        self._courier_code = courier_code
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._clock = clock
-        self._http = CourierHttp(
-            courier_code, base_url, policy=policy, transport=transport, sleep=sleep
+        self._client_id, self._client_secret = required_credentials(
+            courier_code, credentials, "client_id", "client_secret"
         )
+        self._clock = clock
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
+        http = CourierHttp(courier_code, base_url, policy=policy, transport=transport, sleep=sleep)
+        super().__init__(courier_code, http)
 
-    @property
-    def max_batch(self) -> int:
-        return 1
-
-    async def track(self, tracking_numbers: Sequence[str]) -> TrackingResult:
-        """One request per number; an unknown number goes to `not_found`, the rest go on."""
-        result = TrackingResult()
-        for number in tracking_numbers:
-            result += await self._track_one(number)
-        return result
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def _track_one(self, number: str) -> TrackingResult:
+    async def _events_of(self, number: str) -> Sequence[TrackingEvent]:
         response = await self._get_tracking(number)
         if response.status_code == 401:
             self._token = None
             response = await self._get_tracking(number)
             if response.status_code == 401:
-                raise CourierAuthError(self._courier_code, "USPS refused a fresh access token")
+                raise CourierAuthError(self.courier_code, "USPS refused a fresh access token")
         if response.status_code == 404:
-            return TrackingResult(not_found=(number,))
-        try:
-            if response.status_code == 400:
-                raise_for_error(self._courier_code, response.content, number)
-            return TrackingResult(
-                tuple(parse_tracking(self._courier_code, response.content, requested=number))
-            )
-        except TrackingNumberNotFound:
-            return TrackingResult(not_found=(number,))
+            raise TrackingNumberNotFound(self.courier_code, number)
+        if response.status_code == 400:
+            raise_for_error(self.courier_code, response.content, number)
+        return parse_tracking(self.courier_code, response.content, requested=number)
 
     async def _get_tracking(self, number: str) -> httpx.Response:
         token = await self._access_token()
@@ -125,19 +104,16 @@ class UspsClient:
         )
         if not response.is_success:
             # RFC 6749 errors (invalid_client, ...) become CourierAuthError.
-            raise_for_error(self._courier_code, response.content, None)
+            raise_for_error(self.courier_code, response.content, None)
         self._token, lifetime = self._read_token(response)
         self._token_expires_at = now + max(lifetime - TOKEN_MARGIN, timedelta(0))
         return self._token
 
     def _read_token(self, response: httpx.Response) -> tuple[str, timedelta]:
-        try:
-            data = response.json()
-        except ValueError:
-            raise CourierPayloadError(self._courier_code, "USPS token answer is not JSON") from None
+        data = load_json(self.courier_code, response.content, "USPS token")
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
-            raise CourierPayloadError(self._courier_code, "USPS token answer has no access_token")
+            raise CourierPayloadError(self.courier_code, "USPS token answer has no access_token")
         expires_in = data.get("expires_in")
         try:
             lifetime = timedelta(seconds=int(expires_in))

@@ -9,10 +9,9 @@ keep the local offset so a timeline reads as the carrier printed it.
 from __future__ import annotations
 
 import html
-import json
 import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import attrs
@@ -23,20 +22,18 @@ from adapters.couriers.base import (
     CourierPayloadError,
     TrackingNumberNotFound,
 )
+from adapters.couriers.documents import JsonDocument, load_json, offset_zone
 from adapters.couriers.usps.mapping import classify, classify_category
 from platform_core.fulfillment.model import TrackingEvent, TrackingStatus
 from platform_core.shared.errors import ValidationError
 
-Document = bytes | str | Mapping[str, Any] | Sequence[Any]
-
 _TAG = re.compile(r"<[^>]*>")
 _BLANKS = re.compile(r"\s+")
-_OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?")
 _NOT_FOUND_WORDS = ("not found", "could not locate", "no record", "invalid tracking")
 
 
 def parse_tracking(
-    courier_code: str, document: Document, *, requested: str | None = None
+    courier_code: str, document: JsonDocument, *, requested: str | None = None
 ) -> list[TrackingEvent]:
     """Events of one tracking object or a list of them, in the order USPS sent them.
 
@@ -45,7 +42,7 @@ def parse_tracking(
     for a not-found error, CourierAdapterError for any other error envelope, and
     CourierPayloadError for a document that is not a tracking answer.
     """
-    data = _load(courier_code, document)
+    data = load_json(courier_code, document, "USPS")
     if isinstance(data, Mapping):
         _raise_for_error(courier_code, data, requested)
         return _tracking_object(courier_code, data)
@@ -57,7 +54,7 @@ def parse_tracking(
 def parse_webhook(courier_code: str, body: bytes) -> list[TrackingEvent]:
     """Events of a tracking-subscription notification: a tracking object, a list of them, or
     one event as ``{"trackingNumber", "trackingEvent": {...}}``."""
-    data = _load(courier_code, body)
+    data = load_json(courier_code, body, "USPS")
     if isinstance(data, Mapping) and isinstance(data.get("trackingEvent"), Mapping):
         data = {**data, "trackingEvents": [data["trackingEvent"]]}
     if isinstance(data, Mapping) and "error" in data:
@@ -67,10 +64,10 @@ def parse_webhook(courier_code: str, body: bytes) -> list[TrackingEvent]:
     raise CourierPayloadError(courier_code, "USPS notification is neither an object nor a list")
 
 
-def raise_for_error(courier_code: str, document: Document, requested: str | None) -> NoReturn:
+def raise_for_error(courier_code: str, document: JsonDocument, requested: str | None) -> NoReturn:
     """Raise the adapter error an error answer (a 4xx body) stands for; a body that is no
     error envelope at all is a CourierAdapterError too, since the status said error."""
-    data = _load(courier_code, document)
+    data = load_json(courier_code, document, "USPS")
     if isinstance(data, Mapping):
         _raise_for_error(courier_code, data, requested)
     raise CourierAdapterError(
@@ -78,15 +75,6 @@ def raise_for_error(courier_code: str, document: Document, requested: str | None
         {"courier_code": courier_code},
         retryable=False,
     )
-
-
-def _load(courier_code: str, document: Document) -> Any:
-    if isinstance(document, bytes | str):
-        try:
-            return json.loads(document)
-        except (ValueError, UnicodeDecodeError):
-            raise CourierPayloadError(courier_code, "USPS answer is not JSON") from None
-    return document
 
 
 def _raise_for_error(courier_code: str, data: Mapping[str, Any], requested: str | None) -> None:
@@ -185,7 +173,7 @@ def _with_category_fallback(
 def _occurred_at(courier_code: str, raw: Mapping[str, Any]) -> datetime:
     """Local time with its GMT offset; else the GMT timestamp shown at that offset; a local
     time with neither is taken as UTC (USPS always sends one of them in practice)."""
-    offset = _offset(raw.get("GMTOffset"))
+    offset = offset_zone(raw.get("GMTOffset"))
     local = _parse_time(courier_code, raw.get("eventTimestamp"))
     gmt = _parse_time(courier_code, raw.get("GMTTimestamp"))
     if local is not None and local.tzinfo is not None:
@@ -207,23 +195,6 @@ def _parse_time(courier_code: str, value: object) -> datetime | None:
         return datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise CourierPayloadError(courier_code, f"USPS timestamp unreadable: {value!r}") from None
-
-
-def _offset(value: object) -> timezone | None:
-    """`-05:00`, `-7:00`, `+0530` or `Z`; None when absent or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.upper() in ("Z", "UTC", "GMT"):
-        return UTC
-    match = _OFFSET.fullmatch(text)
-    if match is None:
-        return None
-    sign, hours, minutes = match.groups()
-    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-    if delta >= timedelta(hours=24):
-        return None
-    return timezone(-delta if sign == "-" else delta)
 
 
 def _location(raw: Mapping[str, Any]) -> str | None:

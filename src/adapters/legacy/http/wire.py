@@ -4,14 +4,23 @@ Records travel as flat objects named like the record fields; write requests trav
 their idempotency key and correlation id, which go in the `Idempotency-Key` and
 `X-Correlation-ID` headers. Anything read from the wire is checked here and refused with
 `ValidationError`, so a malformed body never becomes a half-built record.
+
+One cattrs converter does both directions. Its structure hooks are strict (a number is not a
+string, a missing list is empty but a null one is refused) and raise `_Refused`; `_structure`
+turns the first problem cattrs reports into a `ValidationError` naming the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from platform_core.legacy.model import AssetRecord, CompanyRecord, DeviceRecord
+import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from platform_core.legacy.model import AssetRecord, Attributes, CompanyRecord, DeviceRecord
 from platform_core.legacy.ports import (
     BridgeResult,
     InstallChannel,
@@ -27,6 +36,126 @@ CORRELATION_HEADER = "X-Correlation-ID"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 JsonObject = dict[str, Any]
+T = TypeVar("T")
+
+
+@attrs.frozen
+class _Page:
+    items: list[Any]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class _Error:
+    message: str
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+
+class _Refused(Exception):
+    """A wire value of the wrong shape. `{field}` in the message stands for the field's name."""
+
+    def __init__(self, template: str) -> None:
+        super().__init__(template)
+        self.template = template
+
+    def for_field(self, name: str) -> ValidationError:
+        # Only the first placeholder: the rest of the message may quote the refused value.
+        return ValidationError(self.template.replace("{field}", name, 1), {"field": name})
+
+
+# -- strict structure hooks ---------------------------------------------------------------------
+
+
+def _text(value: object, _: object) -> str:
+    if not isinstance(value, str):
+        raise _Refused("{field} must be a string")
+    return value
+
+
+def _optional_text(value: object, _: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _Refused("{field} must be a string or null")
+    return value
+
+
+def _integer(value: object, _: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Refused("{field} must be an integer")
+    return value
+
+
+def _strings(value: object, _: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _Refused("{field} must be a list of strings")
+    return tuple(value)
+
+
+def _list(value: object, _: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Refused("{field} must be a list")
+    return value
+
+
+def _object(value: object, _: object) -> dict[str, Any]:
+    # Attribute values are checked by the records' own converter (freeze_attributes).
+    if not isinstance(value, Mapping):
+        raise _Refused("{field} must be a JSON object")
+    return dict(value)
+
+
+def _choice(value: object, kind: type[StrEnum]) -> StrEnum:
+    text = _text(value, str)
+    try:
+        return kind(text)
+    except ValueError:
+        raise _Refused(f"unknown {{field}} {text!r}") from None
+
+
+def _is(kind: object) -> Callable[[object], bool]:
+    # Generic aliases and unions cannot go through cattrs' single dispatch: match them by value.
+    return lambda candidate: candidate == kind
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    converter.register_structure_hook(str, _text)
+    converter.register_structure_hook(int, _integer)
+    for enum in (InstallChannel, LegacyOperation):
+        converter.register_structure_hook(enum, _choice)
+        converter.register_unstructure_hook(enum, str)
+    for alias, hook in (
+        (str | None, _optional_text),
+        (tuple[str, ...], _strings),
+        (list[Any], _list),
+        (dict[str, Any], _object),
+        (Attributes, _object),
+    ):
+        converter.register_structure_hook_func(_is(alias), hook)
+    converter.register_unstructure_hook_func(_is(Attributes), dict)
+    _omit_path_and_headers(converter)
+    return converter
+
+
+def _omit_path_and_headers(converter: cattrs.Converter) -> None:
+    # Write requests carry their idempotency key and correlation id in headers, and an
+    # assignment its device id in the path: none of them goes in the body.
+    omit = override(omit=True)
+    for request in (ProvisionDevice, ReplaceDevice, ReturnDevice):
+        converter.register_unstructure_hook(
+            request,
+            make_dict_unstructure_fn(request, converter, idempotency_key=omit, correlation_id=omit),
+        )
+    assignment = make_dict_unstructure_fn(
+        UpdateAssignment,
+        converter,
+        idempotency_key=omit,
+        correlation_id=omit,
+        device_legacy_id=omit,
+    )
+    converter.register_unstructure_hook(UpdateAssignment, assignment)
+
+
+_CONVERTER = _make_converter()
 
 
 # -- reading untrusted JSON ---------------------------------------------------------------------
@@ -38,119 +167,67 @@ def as_object(value: object, what: str = "body") -> Mapping[str, Any]:
     return value
 
 
-def _required(body: Mapping[str, Any], name: str) -> Any:
-    if name not in body:
-        raise ValidationError(f"{name} is required", {"field": name})
-    return body[name]
-
-
-def _text(body: Mapping[str, Any], name: str) -> str:
-    value = _required(body, name)
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string", {"field": name})
-    return value
-
-
-def _optional_text(body: Mapping[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string or null", {"field": name})
-    return value
-
-
-def _strings(body: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    value = body.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValidationError(f"{name} must be a list of strings", {"field": name})
-    return tuple(value)
-
-
-def _quantity(body: Mapping[str, Any]) -> int:
-    value = _required(body, "quantity")
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationError("quantity must be an integer", {"field": "quantity"})
-    return value
-
-
-def _attributes(body: Mapping[str, Any]) -> dict[str, Any]:
-    # Values are checked by the records' own converter (freeze_attributes).
-    return dict(as_object(body.get("attributes", {}), "attributes"))
-
-
-def _channel(body: Mapping[str, Any]) -> InstallChannel:
-    value = _text(body, "channel")
+def _structure(kind: type[T], value: object, what: str, **known: str) -> T:
+    """`value` as a `kind`; `known` fields (from headers or the path) win over the body's."""
+    body = as_object(value, what)
     try:
-        return InstallChannel(value)
-    except ValueError:
-        raise ValidationError(f"unknown channel {value!r}", {"field": "channel"}) from None
+        return _CONVERTER.structure({**body, **known}, kind)
+    except cattrs.ClassValidationError as error:
+        raise _refusal(error, what) from None
+
+
+def _refusal(error: cattrs.ClassValidationError, what: str) -> ValidationError:
+    """The first problem cattrs found, as the ValidationError a hand-written check would raise."""
+    with_field, without_field = error.group_exceptions()
+    if with_field:
+        problem, note = with_field[0]
+        if isinstance(problem, _Refused):
+            return problem.for_field(note.name)
+        if isinstance(problem, KeyError):
+            return ValidationError(f"{note.name} is required", {"field": note.name})
+        return ValidationError(f"{note.name} is malformed", {"field": note.name})
+    # Without a field note the class itself refused the values (attrs validators, converters).
+    first = without_field[0]
+    if isinstance(first, ValidationError):
+        return first
+    return ValidationError(f"{what} is malformed", {"field": what})
+
+
+def _write_request(kind: type[T], value: object, key: str, correlation_id: str) -> T:
+    """A write request's body, completed with the key and correlation id from its headers."""
+    return _structure(kind, value, "body", idempotency_key=key, correlation_id=correlation_id)
+
+
+def _to_json(value: object) -> JsonObject:
+    body: JsonObject = _CONVERTER.unstructure(value)
+    return body
 
 
 # -- records ------------------------------------------------------------------------------------
 
 
 def company_to_json(record: CompanyRecord) -> JsonObject:
-    return {
-        "legacy_id": record.legacy_id,
-        "name": record.name,
-        "status": record.status,
-        "attributes": dict(record.attributes),
-    }
+    return _to_json(record)
 
 
 def company_from_json(value: object) -> CompanyRecord:
-    body = as_object(value, "company")
-    return CompanyRecord(
-        legacy_id=_text(body, "legacy_id"),
-        name=_text(body, "name"),
-        status=_text(body, "status"),
-        attributes=_attributes(body),
-    )
+    return _structure(CompanyRecord, value, "company")
 
 
 def asset_to_json(record: AssetRecord) -> JsonObject:
-    return {
-        "legacy_id": record.legacy_id,
-        "company_legacy_id": record.company_legacy_id,
-        "name": record.name,
-        "status": record.status,
-        "serial_number": record.serial_number,
-        "attributes": dict(record.attributes),
-    }
+    return _to_json(record)
 
 
 def asset_from_json(value: object) -> AssetRecord:
-    body = as_object(value, "asset")
-    return AssetRecord(
-        legacy_id=_text(body, "legacy_id"),
-        company_legacy_id=_text(body, "company_legacy_id"),
-        name=_text(body, "name"),
-        status=_text(body, "status"),
-        serial_number=_optional_text(body, "serial_number"),
-        attributes=_attributes(body),
-    )
+    return _structure(AssetRecord, value, "asset")
 
 
 def device_to_json(record: DeviceRecord) -> JsonObject:
-    return {
-        "legacy_id": record.legacy_id,
-        "serial_number": record.serial_number,
-        "status": record.status,
-        "company_legacy_id": record.company_legacy_id,
-        "asset_legacy_id": record.asset_legacy_id,
-        "attributes": dict(record.attributes),
-    }
+    return _to_json(record)
 
 
 def device_from_json(value: object) -> DeviceRecord:
-    body = as_object(value, "device")
-    return DeviceRecord(
-        legacy_id=_text(body, "legacy_id"),
-        serial_number=_text(body, "serial_number"),
-        status=_text(body, "status"),
-        company_legacy_id=_optional_text(body, "company_legacy_id"),
-        asset_legacy_id=_optional_text(body, "asset_legacy_id"),
-        attributes=_attributes(body),
-    )
+    return _structure(DeviceRecord, value, "device")
 
 
 def page_to_json(items: list[JsonObject], next_cursor: str | None) -> JsonObject:
@@ -159,121 +236,52 @@ def page_to_json(items: list[JsonObject], next_cursor: str | None) -> JsonObject
 
 def page_from_json(value: object) -> tuple[list[object], str | None]:
     """The raw items of one page and the cursor of the next one (None on the last page)."""
-    body = as_object(value, "page")
-    items = _required(body, "items")
-    if not isinstance(items, list):
-        raise ValidationError("items must be a list", {"field": "items"})
-    return items, _optional_text(body, "next_cursor")
+    page = _structure(_Page, value, "page")
+    return page.items, page.next_cursor
 
 
 # -- write requests -----------------------------------------------------------------------------
 
 
 def provision_to_json(request: ProvisionDevice) -> JsonObject:
-    return {
-        "channel": str(request.channel),
-        "company_id": request.company_id,
-        "company_legacy_id": request.company_legacy_id,
-        "product_id": request.product_id,
-        "quantity": request.quantity,
-        "device_serials": list(request.device_serials),
-        "order_id": request.order_id,
-        "shipment_id": request.shipment_id,
-    }
+    return _to_json(request)
 
 
 def provision_from_json(value: object, *, key: str, correlation_id: str) -> ProvisionDevice:
-    body = as_object(value)
-    return ProvisionDevice(
-        idempotency_key=key,
-        correlation_id=correlation_id,
-        channel=_channel(body),
-        company_id=_text(body, "company_id"),
-        company_legacy_id=_optional_text(body, "company_legacy_id"),
-        product_id=_text(body, "product_id"),
-        quantity=_quantity(body),
-        device_serials=_strings(body, "device_serials"),
-        order_id=_optional_text(body, "order_id"),
-        shipment_id=_optional_text(body, "shipment_id"),
-    )
+    return _write_request(ProvisionDevice, value, key, correlation_id)
 
 
 def replace_to_json(request: ReplaceDevice) -> JsonObject:
-    return {
-        "channel": str(request.channel),
-        "company_id": request.company_id,
-        "company_legacy_id": request.company_legacy_id,
-        "product_id": request.product_id,
-        "quantity": request.quantity,
-        "device_serials": list(request.device_serials),
-        "replaced_serials": list(request.replaced_serials),
-        "order_id": request.order_id,
-        "shipment_id": request.shipment_id,
-    }
+    return _to_json(request)
 
 
 def replace_from_json(value: object, *, key: str, correlation_id: str) -> ReplaceDevice:
-    body = as_object(value)
-    return ReplaceDevice(
-        idempotency_key=key,
-        correlation_id=correlation_id,
-        channel=_channel(body),
-        company_id=_text(body, "company_id"),
-        company_legacy_id=_optional_text(body, "company_legacy_id"),
-        product_id=_text(body, "product_id"),
-        quantity=_quantity(body),
-        device_serials=_strings(body, "device_serials"),
-        replaced_serials=_strings(body, "replaced_serials"),
-        order_id=_optional_text(body, "order_id"),
-        shipment_id=_optional_text(body, "shipment_id"),
-    )
+    return _write_request(ReplaceDevice, value, key, correlation_id)
 
 
 def return_to_json(request: ReturnDevice) -> JsonObject:
-    return {
-        "company_id": request.company_id,
-        "company_legacy_id": request.company_legacy_id,
-        "product_id": request.product_id,
-        "quantity": request.quantity,
-        "device_serials": list(request.device_serials),
-        "order_id": request.order_id,
-        "shipment_id": request.shipment_id,
-    }
+    return _to_json(request)
 
 
 def return_from_json(value: object, *, key: str, correlation_id: str) -> ReturnDevice:
-    body = as_object(value)
-    return ReturnDevice(
-        idempotency_key=key,
-        correlation_id=correlation_id,
-        company_id=_text(body, "company_id"),
-        company_legacy_id=_optional_text(body, "company_legacy_id"),
-        product_id=_text(body, "product_id"),
-        quantity=_quantity(body),
-        device_serials=_strings(body, "device_serials"),
-        order_id=_optional_text(body, "order_id"),
-        shipment_id=_optional_text(body, "shipment_id"),
-    )
+    return _write_request(ReturnDevice, value, key, correlation_id)
 
 
 def assignment_to_json(request: UpdateAssignment) -> JsonObject:
     # The device id is in the path: PUT /api/v1/devices/{device_legacy_id}/assignment.
-    return {
-        "company_legacy_id": request.company_legacy_id,
-        "asset_legacy_id": request.asset_legacy_id,
-    }
+    return _to_json(request)
 
 
 def assignment_from_json(
     value: object, *, device_legacy_id: str, key: str, correlation_id: str
 ) -> UpdateAssignment:
-    body = as_object(value)
-    return UpdateAssignment(
+    return _structure(
+        UpdateAssignment,
+        value,
+        "body",
+        device_legacy_id=device_legacy_id,
         idempotency_key=key,
         correlation_id=correlation_id,
-        device_legacy_id=device_legacy_id,
-        company_legacy_id=_optional_text(body, "company_legacy_id"),
-        asset_legacy_id=_optional_text(body, "asset_legacy_id"),
     )
 
 
@@ -281,27 +289,11 @@ def assignment_from_json(
 
 
 def result_to_json(result: BridgeResult) -> JsonObject:
-    return {
-        "operation": str(result.operation),
-        "idempotency_key": result.idempotency_key,
-        "reference": result.reference,
-        "device_legacy_ids": list(result.device_legacy_ids),
-    }
+    return _to_json(result)
 
 
 def result_from_json(value: object) -> BridgeResult:
-    body = as_object(value, "result")
-    operation = _text(body, "operation")
-    try:
-        kind = LegacyOperation(operation)
-    except ValueError:
-        raise ValidationError(f"unknown operation {operation!r}", {"field": "operation"}) from None
-    return BridgeResult(
-        operation=kind,
-        idempotency_key=_text(body, "idempotency_key"),
-        reference=_text(body, "reference"),
-        device_legacy_ids=_strings(body, "device_legacy_ids"),
-    )
+    return _structure(BridgeResult, value, "result")
 
 
 def error_to_json(message: str, details: Mapping[str, Any] | None = None) -> JsonObject:
@@ -311,9 +303,7 @@ def error_to_json(message: str, details: Mapping[str, Any] | None = None) -> Jso
 def error_from_json(value: object) -> tuple[str, dict[str, Any]]:
     """The legacy system's message and details, or a generic message for a body of another shape."""
     try:
-        error = as_object(as_object(value).get("error"), "error")
-        message = _text(error, "message")
-        details = dict(as_object(error.get("details", {}), "details"))
+        error = _structure(_Error, as_object(value).get("error"), "error")
     except ValidationError:
         return "the legacy system answered with an error", {}
-    return message, details
+    return error.message, error.details

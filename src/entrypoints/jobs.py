@@ -35,7 +35,6 @@ from platform_core.fulfillment.couriers import (
     plan_tracking_polls,
     poll_courier,
     process_courier_webhook,
-    tracking_numbers_of,
 )
 from platform_core.jobs.model import JobStatus, QueueName
 from platform_core.jobs.ports import JobsDeps
@@ -65,6 +64,7 @@ from platform_core.pricing.service import (
 from platform_core.shared.errors import (
     IllegalTransition,
     NotFoundError,
+    ValidationError,
 )
 from platform_core.shared.events import JsonValue, StoredEvent
 
@@ -121,7 +121,10 @@ async def _refresh_tracking(platform: Platform, _: Mapping[str, Any]) -> TaskRes
 
 
 async def _poll_courier(platform: Platform, payload: Mapping[str, Any]) -> TaskResult:
-    command = PollCourier(str(payload["courier_code"]), tracking_numbers_of(payload))
+    numbers = payload.get("tracking_numbers")
+    if not isinstance(numbers, list):
+        raise ValidationError("tracking_numbers must be a list", {"field": "tracking_numbers"})
+    command = PollCourier(str(payload["courier_code"]), tuple(str(each) for each in numbers))
     report = await poll_courier(platform.deps, command)
     return {
         "courier_code": command.courier_code,

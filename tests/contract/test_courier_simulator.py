@@ -19,9 +19,16 @@ from adapters.couriers.simulator import (
     SIGNATURE_HEADER,
     SimulatorCourierGateway,
 )
-from adapters.couriers.webhooks import hmac_signature
+from adapters.couriers.webhooks import hmac_signature, verify_webhook
 from platform_core.fulfillment.couriers import RegisterCourier
-from platform_core.fulfillment.model import Courier, IngestionMode, TrackingEvent, TrackingStatus
+from platform_core.fulfillment.model import (
+    Courier,
+    CourierChanges,
+    IngestionMode,
+    TrackingEvent,
+    TrackingStatus,
+    WebhookAuth,
+)
 from platform_core.fulfillment.ports import CourierGateway, CourierPoll
 from platform_core.shared.errors import AuthenticationError, ValidationError
 
@@ -340,9 +347,6 @@ class TestCourierAdaptersWithUsps(CourierGatewayContract):
 
     def test_a_token_courier_compares_the_header_with_its_token(self, courier: Courier) -> None:
         """The header-token scheme accepts exactly the configured token."""
-        from adapters.couriers.webhooks import verify_webhook
-        from platform_core.fulfillment.model import CourierChanges, WebhookAuth
-
         token, _ = courier.update(
             CourierChanges(
                 webhook_auth=WebhookAuth.HEADER_TOKEN,

@@ -51,13 +51,11 @@ class CourierAdapters:
         simulator: SimulatorCourierGateway | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
-        timeout_seconds: float = 10.0,
     ) -> None:
         self._clock = clock
         self.simulator = simulator
         self._transport = transport
         self._sleep = sleep
-        self._timeout = timeout_seconds
         self._rules = TrackingNumberRules()
         self._clients: dict[str, tuple[int, CourierClient]] = {}
 
@@ -115,16 +113,10 @@ class CourierAdapters:
 
     def _build(self, courier: Courier) -> CourierClient:
         metadata = dict(courier.metadata)
-        options: dict[str, Any] = {
-            "policy": HttpPolicy(
-                timeout_seconds=self._timeout,
-                requests_per_second=(
-                    courier.requests_per_minute / 60 if courier.requests_per_minute else None
-                ),
-            ),
-            "transport": self._transport,
-            "sleep": self._sleep,
-        }
+        options: dict[str, Any] = {"transport": self._transport, "sleep": self._sleep}
+        # The registry's rate wins; without one each client keeps its carrier's default pacing.
+        if courier.requests_per_minute:
+            options["policy"] = HttpPolicy(requests_per_second=courier.requests_per_minute / 60)
         if "base_url" in metadata:
             options["base_url"] = metadata["base_url"]
         match courier.adapter:

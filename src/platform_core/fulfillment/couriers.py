@@ -385,11 +385,3 @@ async def _note_poll(
         except ConflictError:
             return  # a concurrent edit wins; the next failure backs off again
         await uow.commit()
-
-
-def tracking_numbers_of(payload: Mapping[str, Any]) -> tuple[str, ...]:
-    """The `tracking_numbers` of a poll job's payload, checked."""
-    numbers = payload.get("tracking_numbers")
-    if not isinstance(numbers, Sequence) or isinstance(numbers, str):
-        raise ValidationError("tracking_numbers must be a list", {"field": "tracking_numbers"})
-    return tuple(str(number) for number in numbers)

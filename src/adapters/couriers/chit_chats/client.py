@@ -57,11 +57,14 @@ class ChitChatsClient(SingleNumberClient):
         self._client_id, access_token = required_credentials(
             courier_code, credentials, *CREDENTIAL_KEYS
         )
-        rate = requests_per_second(courier_code, credentials)
+        # A rate the caller set (the registry's requests_per_minute) wins over the metadata's.
+        if policy is None or policy.requests_per_second is None:
+            rate = requests_per_second(courier_code, credentials)
+            policy = attrs.evolve(policy or HttpPolicy(), requests_per_second=rate)
         http = CourierHttp(
             courier_code,
             base_url,
-            policy=attrs.evolve(policy or HttpPolicy(), requests_per_second=rate),
+            policy=policy,
             transport=transport,
             sleep=sleep,
             headers={"Authorization": access_token, "Accept": "application/json"},
